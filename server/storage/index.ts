@@ -1,0 +1,1 @@
+export { Database, openDatabase, type Migration, type OpenDatabaseOptions } from './database.js';
