@@ -1,0 +1,70 @@
+import path from 'node:path';
+
+/**
+ * Server configuration from the environment. The names SIP_PORT, HTTP_PORT and DATA_DIR are part of
+ * the product's contract (README); the rest have defaults that run the embedded demo.
+ */
+export interface ServerConfig {
+  dataDir: string;
+  /** SQLite file; ':memory:' only in unit tests. */
+  databaseFile: string;
+  /** Address the SIP and HTTP sockets bind to. */
+  bindHost: string;
+  /** Address written into Via, Contact and SDP. Behind NAT set PUBLIC_ADDRESS. */
+  advertisedHost: string;
+  sipPort: number;
+  sipTlsPort: number | null;
+  httpPort: number;
+  tls: { certFile: string; keyFile: string } | null;
+  realm: string;
+  accessNumbers: string[];
+  /** What a request from a known scanner (User-Agent friendly-scanner, sipvicious ...) gets. */
+  scannerPolicy: 'drop' | 'reject';
+  /** Per source IP: SIP messages per second, and burst. */
+  sipRateLimit: { perSecond: number; burst: number };
+  rtpPortMin: number;
+  rtpPortMax: number;
+  seedDemo: boolean;
+  /** Secret for stateless digest nonces; random per process unless set (then nonces survive a restart). */
+  nonceSecret: string | null;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be an integer port or count, got "${v}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const dataDir = path.resolve(env.DATA_DIR ?? './data');
+  const bindHost = env.SIP_HOST ?? env.BIND_HOST ?? '0.0.0.0';
+  const certFile = env.TLS_CERT;
+  const keyFile = env.TLS_KEY;
+  if ((certFile && !keyFile) || (!certFile && keyFile)) throw new Error('TLS_CERT and TLS_KEY must be set together');
+  const tls = certFile && keyFile ? { certFile, keyFile } : null;
+  const policy = env.SCANNER_POLICY ?? 'drop';
+  if (policy !== 'drop' && policy !== 'reject') throw new Error(`SCANNER_POLICY must be drop or reject, got "${policy}"`);
+  return {
+    dataDir,
+    databaseFile: env.DATABASE_FILE ?? path.join(dataDir, 'hotline.sqlite'),
+    bindHost,
+    advertisedHost: env.PUBLIC_ADDRESS ?? (bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost),
+    sipPort: int(env, 'SIP_PORT', 5060),
+    sipTlsPort: tls ? int(env, 'SIP_TLS_PORT', 5061) : null,
+    httpPort: int(env, 'HTTP_PORT', 8080),
+    tls,
+    realm: env.SIP_REALM ?? '12315.local',
+    accessNumbers: (env.ACCESS_NUMBERS ?? '12315')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    scannerPolicy: policy,
+    sipRateLimit: { perSecond: int(env, 'SIP_RATE_PER_SECOND', 200), burst: int(env, 'SIP_RATE_BURST', 400) },
+    rtpPortMin: int(env, 'RTP_PORT_MIN', 20000),
+    rtpPortMax: int(env, 'RTP_PORT_MAX', 29999),
+    seedDemo: (env.SEED_DEMO ?? '1') !== '0',
+    nonceSecret: env.SIP_NONCE_SECRET ?? null,
+  };
+}
