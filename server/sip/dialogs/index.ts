@@ -1,0 +1,3 @@
+export * from './dialog.js';
+export * from './ack-wait.js';
+export * from './layer.js';
