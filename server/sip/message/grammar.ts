@@ -582,6 +582,7 @@ export function formatCSeq(c: CSeq): string {
 export function parseUnsigned(text: string, max: number, what: string): number {
   const t = text.trim();
   if (t.length === 0) fail(`empty ${what}`);
+  if (t[0] === '-') fail(`${what} is negative`);
   for (let i = 0; i < t.length; i++) if (!isDigit(t.charCodeAt(i))) fail(`${what} is not a number`);
   const n = Number(t);
   if (!(n <= max)) fail(`${what} out of range`);
