@@ -116,7 +116,6 @@ export class StreamFramer {
         this.move(FramerState.Idle);
         continue;
       }
-      if (this.state === FramerState.Failed) break;
     }
     if (this.buf.length === 0) this.buf = Buffer.alloc(0);
     return out;
