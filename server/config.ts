@@ -33,7 +33,8 @@ function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const v = env[name];
   if (v === undefined || v === '') return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be an integer port or count, got "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`${name} must be an integer port or count, got "${v}"`);
   return n;
 }
 
@@ -45,7 +46,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if ((certFile && !keyFile) || (!certFile && keyFile)) throw new Error('TLS_CERT and TLS_KEY must be set together');
   const tls = certFile && keyFile ? { certFile, keyFile } : null;
   const policy = env.SCANNER_POLICY ?? 'drop';
-  if (policy !== 'drop' && policy !== 'reject') throw new Error(`SCANNER_POLICY must be drop or reject, got "${policy}"`);
+  if (policy !== 'drop' && policy !== 'reject')
+    throw new Error(`SCANNER_POLICY must be drop or reject, got "${policy}"`);
   return {
     dataDir,
     databaseFile: env.DATABASE_FILE ?? path.join(dataDir, 'hotline.sqlite'),
