@@ -117,7 +117,12 @@ export function parseMessage(buf: Buffer, opts: ParseOptions = {}): SipRequest |
           ? new Fail(e.message, e.status ?? 400)
           : new Fail('unparseable message', 400);
     if (isResponse) throw new SipMessageParseError(f.reason, null, null);
-    if (!head && headEnd > start) head = buf.toString('utf8', start, Math.min(headEnd, start + maxBytes));
+    if (!head) {
+      // failed before the head was decoded (oversize): salvage from a bounded prefix
+      const limit = Math.min(buf.length, start + maxBytes);
+      const he = buf.indexOf('\r\n\r\n', start, 'latin1');
+      head = buf.toString('utf8', start, he >= 0 && he < limit ? he : limit);
+    }
     throw new SipMessageParseError(f.reason, f.status, salvage(head));
   }
 }
@@ -140,7 +145,8 @@ function parseHead(head: string, maxHeaders: number): SipRequest | SipResponse {
     const c = head.charCodeAt(pos);
     if (c === 32 || c === 9) {
       if (!name) fail('folded line before the first header');
-      value += ' ' + head.slice(pos, lineEnd).trim();
+      const more = head.slice(pos, lineEnd).trim();
+      value = value === '' ? more : more === '' ? value : value + ' ' + more;
     } else {
       if (name) addField(fields, name, value, maxHeaders);
       const colon = head.indexOf(':', pos);
