@@ -1,0 +1,3 @@
+export * from './registrar.js';
+export { LocationStore, registrarMigrations, type Binding, type NewBinding } from './location.js';
+export { sipUriEquivalent } from './uri-equal.js';
