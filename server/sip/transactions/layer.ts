@@ -107,8 +107,9 @@ export class TransactionLayer {
       this.log.warn({ err, method: req.method }, 'request cannot be matched to a transaction');
       return;
     }
-    const tx = this.servers.get(k.key);
-    if (tx && (!k.legacy || legacyToTagMatches(tx, req))) {
+    let tx = this.servers.get(k.key);
+    if (!tx && k.untaggedKey) tx = this.servers.get(k.untaggedKey);
+    if (tx && (!k.legacy || legacyAckMatches(tx, req))) {
       try {
         tx.receiveRequest(req);
       } catch (err) {
@@ -204,9 +205,7 @@ export class TransactionLayer {
       return undefined;
     }
     const tx = this.servers.get(k.key);
-    if (!(tx instanceof InviteServerTransaction)) return undefined;
-    if (k.legacy && (tx.request.toTag ?? null) !== (cancel.toTag ?? null)) return undefined;
-    return tx;
+    return tx instanceof InviteServerTransaction ? tx : undefined;
   }
 
   /** Attaches TU callbacks (Timer H, transport errors) to a server transaction, guarded. */
@@ -265,15 +264,13 @@ export class TransactionLayer {
 }
 
 /**
- * RFC 2543 fallback (§17.2.3): besides the key, the To tag must match: for an ACK the tag of the
- * response the transaction sent, otherwise the To tag of the original request.
+ * RFC 2543 fallback (§17.2.3): an ACK must carry the To tag of the response the transaction sent
+ * (and there must be one: an ACK in Proceeding matches nothing).
  */
-function legacyToTagMatches(tx: ServerTransaction, req: SipRequest): boolean {
-  if (req.method === 'ACK') {
-    if (!(tx instanceof InviteServerTransaction) || tx.state === ServerInviteState.Proceeding) return false;
-    return (tx.lastResponse?.toTag ?? null) === req.toTag;
-  }
-  return tx.request.toTag === req.toTag;
+function legacyAckMatches(tx: ServerTransaction, req: SipRequest): boolean {
+  if (req.method !== 'ACK') return true;
+  if (!(tx instanceof InviteServerTransaction) || tx.state === ServerInviteState.Proceeding) return false;
+  return (tx.lastResponse?.toTag ?? null) === req.toTag;
 }
 
 function guardHandlers<H extends object>(h: H, log: Logger): H {

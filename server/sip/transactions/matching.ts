@@ -8,8 +8,14 @@ import type { Endpoint, SipUri, Via } from '../message/types.js';
 
 export interface ServerKey {
   key: string;
-  /** True for the RFC 2543 fallback: the To tag must still be compared after the lookup. */
+  /** True for the RFC 2543 fallback. */
   legacy: boolean;
+  /**
+   * RFC 2543 ACK only: the key of an INVITE that had no To tag. The ACK carries the tag of our
+   * response, so an initial INVITE's transaction is found under this key, and the layer then
+   * checks the tag against the response it sent.
+   */
+  untaggedKey?: string;
 }
 
 const SEP = '\u0000';
@@ -18,8 +24,8 @@ const SEP = '\u0000';
  * §17.2.3 rule 1: with a magic-cookie branch, branch + sent-by of the top Via + method, where ACK
  * counts as INVITE (it matches the INVITE's transaction). CANCEL keeps its own method, so it gets a
  * transaction of its own; `cancelTargetKey` finds the INVITE it cancels (§9.2).
- * Otherwise the RFC 2543 rule: Request-URI, From tag, Call-ID, CSeq number, top Via and the
- * method (again ACK → INVITE); the To tag is compared separately.
+ * Otherwise the RFC 2543 rule: Request-URI, To tag, From tag, Call-ID, CSeq number, top Via and
+ * the method (again ACK → INVITE).
  */
 export function serverKey(req: SipRequest, methodOverride?: string): ServerKey {
   const via = req.topVia;
@@ -28,8 +34,7 @@ export function serverKey(req: SipRequest, methodOverride?: string): ServerKey {
   if (branch && branch.startsWith(MAGIC_COOKIE) && branch.length > MAGIC_COOKIE.length) {
     return { key: branch + SEP + sentBy(via) + SEP + method, legacy: false };
   }
-  const key = [
-    '2543',
+  const rest = [
     req.callId,
     req.fromTag ?? '',
     String(req.cseq.seq),
@@ -37,6 +42,11 @@ export function serverKey(req: SipRequest, methodOverride?: string): ServerKey {
     via.transport + ' ' + sentBy(via) + ';' + (branch ?? ''),
     uriKey(req.uri),
   ].join(SEP);
+  const toTag = req.toTag ?? '';
+  const key = '2543' + SEP + toTag + SEP + rest;
+  if (req.method === 'ACK' && !methodOverride && toTag !== '') {
+    return { key, legacy: true, untaggedKey: '2543' + SEP + SEP + rest };
+  }
   return { key, legacy: true };
 }
 
