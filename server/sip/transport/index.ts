@@ -113,8 +113,13 @@ export interface TransportStats {
 /** Largest request that may go over UDP when the path MTU is unknown (§18.1.1). */
 const UDP_REQUEST_LIMIT = 1300;
 
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+}
+
 /** Reads and checks a TLS certificate and key, with errors an operator can act on. */
-export function loadTlsContext(certFile: string, keyFile: string): tls.SecureContext {
+export function loadTlsContext(certFile: string, keyFile: string): TlsMaterial {
   const read = (file: string, what: string): Buffer => {
     try {
       return fs.readFileSync(file);
@@ -126,7 +131,9 @@ export function loadTlsContext(certFile: string, keyFile: string): tls.SecureCon
   const cert = read(certFile, 'certificate');
   const key = read(keyFile, 'private key');
   try {
-    return tls.createSecureContext({ cert, key });
+    // Built only to check the pair now, at start-up, rather than at the first handshake.
+    tls.createSecureContext({ cert, key });
+    return { cert, key };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' || /key values mismatch/i.test(e.message)) {
@@ -211,7 +218,7 @@ export class TransportLayer {
     };
     try {
       if (o.tls) {
-        const secureContext = loadTlsContext(o.tls.certFile, o.tls.keyFile);
+        const serverTls = loadTlsContext(o.tls.certFile, o.tls.keyFile);
         let ca: Buffer | undefined;
         if (o.tls.caFile) {
           try {
@@ -224,7 +231,7 @@ export class TransportLayer {
           ...common,
           kind: 'TLS',
           port: o.tls.port,
-          secureContext,
+          serverTls,
           clientTls: { ca, rejectUnauthorized: o.tls.rejectUnauthorized ?? true },
         });
         this.bound.set('TLS', await this.tlsT.listen());

@@ -11,8 +11,8 @@ export interface StreamOptions {
   kind: 'TCP' | 'TLS';
   host: string;
   port: number;
-  /** Server side of TLS (certificate and key already loaded). */
-  secureContext?: tls.SecureContext;
+  /** Server side of TLS (certificate and key already loaded and checked). */
+  serverTls?: { cert: Buffer; key: Buffer };
   /** Client side of TLS: trust anchors and whether to verify the peer. */
   clientTls?: { ca?: Buffer; rejectUnauthorized: boolean };
   idleTimeoutMs: number;
@@ -145,9 +145,7 @@ export class StreamTransport {
       this.accept(socket),
     );
     const server =
-      this.o.kind === 'TLS'
-        ? tls.createServer({ secureContext: this.o.secureContext }, onSocket)
-        : net.createServer(onSocket);
+      this.o.kind === 'TLS' ? tls.createServer({ ...this.o.serverTls }, onSocket) : net.createServer(onSocket);
     this.server = server;
     server.on('error', (err) => this.o.log.error({ err }, `${this.o.kind} server error`));
     // A failed TLS handshake must not reach the 'error' handler as a server failure.
