@@ -86,7 +86,7 @@ export interface Baresip {
   readonly aor: string;
   /** A URI that reaches this instance directly: `sip:<user>@127.0.0.1:<sipPort>[;transport=tcp]`. */
   readonly uri: string;
-  /** ms from spawn until ctrl_tcp accepted our connection and the SIP port was bound. */
+  /** ms from spawn until ctrl_tcp answered, the SIP port was bound and the account existed. */
   readonly startupMs: number;
   /** Every event received so far, oldest first. */
   readonly events: readonly BaresipEvent[];
@@ -213,7 +213,9 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
     path.join(dir, 'config'),
     configText({ sipPort, ctrlPort, rtpPorts, audioSourceWav, recDir, extraConfig: o.extraConfig }),
   );
-  writeFileSync(path.join(dir, 'accounts'), accountLine(o.account, sipPort) + '\n');
+  // The account is created over ctrl_tcp once we are connected (uanew), not from this file: baresip
+  // registers as soon as the UA exists, and a REGISTER_OK sent before we connect would be lost.
+  writeFileSync(path.join(dir, 'accounts'), '');
   // Without these files baresip writes templates into the dir on first start; empty is enough.
   writeFileSync(path.join(dir, 'contacts'), '');
 
@@ -321,7 +323,6 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
     return fail(`SIP port ${sipPort} not bound`);
   }
   if (exited) return fail('exited during start-up');
-  const startupMs = Date.now() - t0;
 
   const command = (cmd: string, params?: string, timeoutMs = 5_000): Promise<BaresipResponse> => {
     const token = `t${++tokenSeq}`;
@@ -369,6 +370,14 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
     });
   };
 
+  const line = accountLine(o.account, sipPort);
+  const created = await command('uanew', line).catch((err: Error) => ({ ok: false, data: err.message, token: '' }));
+  if (!created.ok) {
+    s.destroy();
+    return fail(`uanew failed: ${created.data}`);
+  }
+  const startupMs = Date.now() - t0;
+
   const transportParam = o.account.transport === 'tcp' ? ';transport=tcp' : '';
   let stopping: Promise<void> | null = null;
 
@@ -378,7 +387,7 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
     ctrlPort,
     dir,
     rtpPorts,
-    aor: accountLine(o.account, sipPort).slice(1).split('>')[0]!,
+    aor: line.slice(1).split('>')[0]!,
     uri: `sip:${o.account.user}@${LOOPBACK}:${sipPort}${transportParam}`,
     startupMs,
     events,
