@@ -197,7 +197,9 @@ export class LocationStore {
   /** AORs with at least one live binding. */
   registeredAors(now: number): string[] {
     return this.s
-      .prepare<[number], { aor: string }>('SELECT DISTINCT aor FROM location_bindings WHERE expires_at > ? ORDER BY aor')
+      .prepare<[number], { aor: string }>(
+        'SELECT DISTINCT aor FROM location_bindings WHERE expires_at > ? ORDER BY aor',
+      )
       .all(now)
       .map((r) => r.aor);
   }

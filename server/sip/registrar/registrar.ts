@@ -151,7 +151,8 @@ export class Registrar {
       return reply(400, 'Bad Require Header');
     }
     const unsupported = required.filter((t) => !this.supported.has(t.toLowerCase()));
-    if (unsupported.length) return reply(420, 'Bad Extension', [{ name: 'Unsupported', value: unsupported.join(', ') }]);
+    if (unsupported.length)
+      return reply(420, 'Bad Extension', [{ name: 'Unsupported', value: unsupported.join(', ') }]);
 
     // Steps 4–5: the To header holds the AOR; a device may change only its own bindings.
     let to: NameAddr;
