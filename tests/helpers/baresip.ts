@@ -181,7 +181,8 @@ export function parseNetstrings(buf: Buffer): { messages: string[]; rest: Buffer
     const colon = rest.indexOf(0x3a);
     if (colon < 0) break;
     const len = Number(rest.subarray(0, colon).toString('latin1'));
-    if (!Number.isInteger(len) || len < 0) throw new Error(`bad netstring length: ${rest.subarray(0, colon).toString()}`);
+    if (!Number.isInteger(len) || len < 0)
+      throw new Error(`bad netstring length: ${rest.subarray(0, colon).toString()}`);
     if (rest.length < colon + 2 + len) break;
     messages.push(rest.subarray(colon + 1, colon + 1 + len).toString('utf8'));
     rest = rest.subarray(colon + 2 + len);

@@ -140,14 +140,25 @@ async function prepare(o: SippCommon, role: string): Promise<Prepared> {
   };
   const args = [
     ...scenarioArgs(o.scenario),
-    '-i', LOOPBACK,
-    '-mi', LOOPBACK,
-    '-p', String(localPort),
-    '-mp', String(mediaPort),
-    '-t', transport,
+    '-i',
+    LOOPBACK,
+    '-mi',
+    LOOPBACK,
+    '-p',
+    String(localPort),
+    '-mp',
+    String(mediaPort),
+    '-t',
+    transport,
     '-nostdin',
-    '-trace_stat', '-fd', '1', '-stf', files.stat,
-    '-trace_err', '-error_file', files.errors,
+    '-trace_stat',
+    '-fd',
+    '1',
+    '-stf',
+    files.stat,
+    '-trace_err',
+    '-error_file',
+    files.errors,
     // No file-name option for counts in 3.6.1: it is <scenario>_<pid>_counts.csv in the cwd.
     '-trace_counts',
   ];
@@ -266,7 +277,11 @@ export async function startSippUas(o: StartSippUasOptions): Promise<SippUas> {
   void r.done.then(() => (exited = true));
   const proto = (o.transport ?? 'u1') === 't1' ? 'tcp' : 'udp';
   try {
-    await waitUntil(async () => exited || !(await isPortFree(p.localPort, [proto])), 5_000, `sipp UAS on ${p.localPort}`);
+    await waitUntil(
+      async () => exited || !(await isPortFree(p.localPort, [proto])),
+      5_000,
+      `sipp UAS on ${p.localPort}`,
+    );
   } catch (err) {
     r.kill('SIGKILL');
     throw err;

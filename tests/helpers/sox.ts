@@ -11,7 +11,24 @@ function sox(args: string[]): void {
 
 /** 8 kHz mono 16-bit WAV with a sine of `hz` at half scale, for baresip's aufile source. */
 export function makeToneWav(file: string, hz: number, seconds: number, volume = 0.5): string {
-  sox(['-n', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', file, 'synth', String(seconds), 'sine', String(hz), 'vol', String(volume)]);
+  sox([
+    '-n',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    '-b',
+    '16',
+    '-e',
+    'signed-integer',
+    file,
+    'synth',
+    String(seconds),
+    'sine',
+    String(hz),
+    'vol',
+    String(volume),
+  ]);
   return file;
 }
 
@@ -23,6 +40,21 @@ export function makeSilenceWav(file: string, seconds: number): string {
 
 /** Raw headerless 8 kHz µ-law (`law: 'ulaw'`, PT 0) or A-law (`'alaw'`, PT 8) tone for SIPp rtp_stream. */
 export function makeToneRaw(file: string, hz: number, seconds: number, law: 'ulaw' | 'alaw' = 'ulaw'): string {
-  sox(['-n', '-r', '8000', '-c', '1', '-t', law === 'ulaw' ? 'ul' : 'al', file, 'synth', String(seconds), 'sine', String(hz), 'vol', '0.5']);
+  sox([
+    '-n',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    '-t',
+    law === 'ulaw' ? 'ul' : 'al',
+    file,
+    'synth',
+    String(seconds),
+    'sine',
+    String(hz),
+    'vol',
+    '0.5',
+  ]);
   return file;
 }

@@ -42,7 +42,10 @@ describe('baresip helper pieces', () => {
 
   it('writes the account line in baresip 1.0 syntax', () => {
     expect(
-      accountLine({ user: '8001', password: 'pw', registrar: '127.0.0.1:5060', transport: 'udp', answermode: 'auto' }, 7000),
+      accountLine(
+        { user: '8001', password: 'pw', registrar: '127.0.0.1:5060', transport: 'udp', answermode: 'auto' },
+        7000,
+      ),
     ).toBe('<sip:8001@127.0.0.1:5060;transport=udp>;answermode=auto;regint=60;auth_pass=pw');
     expect(accountLine({ user: 'b', transport: 'tcp', answermode: 'manual' }, 7000)).toBe(
       '<sip:b@127.0.0.1:7000;transport=tcp>;answermode=manual;regint=0',

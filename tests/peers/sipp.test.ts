@@ -65,7 +65,11 @@ describe('runSipp / startSippUas', () => {
     expect(failed.errors).toMatch(/timeout/i);
     // Without it, SIPp would retransmit for ~32 s; our hard timeout kills it.
     const t0 = Date.now();
-    const killed = await runSipp({ scenario: scenarioPath('options'), target: `127.0.0.1:${deadPort}`, timeoutMs: 800 });
+    const killed = await runSipp({
+      scenario: scenarioPath('options'),
+      target: `127.0.0.1:${deadPort}`,
+      timeoutMs: 800,
+    });
     expect(killed.timedOut).toBe(true);
     expect(killed.signal).toBe('SIGKILL');
     expect(Date.now() - t0).toBeLessThan(5_000);
@@ -83,7 +87,12 @@ describe('runSipp / startSippUas', () => {
 describe('scenarios against SIPp stand-ins', () => {
   it('options.xml gets a 200 (SIPp -aa answers OPTIONS)', async () => {
     const server = await uas('uas', { extraArgs: ['-aa'] });
-    const r = await runSipp({ scenario: scenarioPath('options'), target: server.target, service: '12315', timeoutMs: 10_000 });
+    const r = await runSipp({
+      scenario: scenarioPath('options'),
+      target: server.target,
+      service: '12315',
+      timeoutMs: 10_000,
+    });
     expect(r.exitCode).toBe(0);
     expect(r.successful).toBe(1);
   });
@@ -174,7 +183,12 @@ describe('scenarios against SIPp stand-ins', () => {
 
   it('uac_drop.xml: lost first INVITE and BYE; the retransmissions and the 2xx retransmission do the work', async () => {
     const server = await uas('uas');
-    const r = await runSipp({ scenario: scenarioPath('uac_drop'), target: server.target, service: '12315', timeoutMs: 15_000 });
+    const r = await runSipp({
+      scenario: scenarioPath('uac_drop'),
+      target: server.target,
+      service: '12315',
+      timeoutMs: 15_000,
+    });
     expect(r.exitCode).toBe(0);
     expect(r.successful).toBe(1);
     expect(r.counts['0_INVITE_Lost']).toBe(1);

@@ -12,7 +12,8 @@ export interface Pcm {
 /** Reads a 16-bit PCM WAV (mono, or the first channel) into samples in [-1, 1). */
 export function readWav16(file: string): Pcm {
   const b = readFileSync(file);
-  if (b.toString('latin1', 0, 4) !== 'RIFF' || b.toString('latin1', 8, 12) !== 'WAVE') throw new Error(`${file}: not a WAV`);
+  if (b.toString('latin1', 0, 4) !== 'RIFF' || b.toString('latin1', 8, 12) !== 'WAVE')
+    throw new Error(`${file}: not a WAV`);
   let off = 12;
   let rate = 0;
   let channels = 1;
