@@ -18,7 +18,7 @@ import { SipRequest, type SipResponse } from '../message/message.js';
 import { SipParseError, type Endpoint } from '../message/types.js';
 import { parseErrorResponse, parseMessage, serializeMessage, SipMessageParseError } from '../parser/index.js';
 import { systemClock, type Clock } from '../../util/clock.js';
-import { createLogger } from '../../util/log.js';
+import { createLogger, maskPhone } from '../../util/log.js';
 import { hostForUri, isWildcard, normalizeAddress, sameAddress } from './address.js';
 import { ConnectionTable, isReliable, type Connection, type ConnTransport, type TransportSink } from './connection.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
@@ -82,7 +82,7 @@ export interface TransportLayerOptions {
   extraSentByHosts?: string[];
   clock?: Clock;
   log?: Logger;
-  onMessage(msg: SipMsg, source: Endpoint): void;
+  onMessage(msg: SipMsg, source: Endpoint): void | Promise<void>;
   /** A connection closed (e.g. a WebSocket agent went away: its registrations are unreachable). */
   onConnectionClosed?(remote: Endpoint): void;
   onError?(err: unknown, where: string): void;
@@ -109,6 +109,18 @@ export interface TransportStats {
   connectionsRejected: number;
   connections: number;
 }
+
+enum LayerState {
+  New = 'new',
+  Listening = 'listening',
+  Closed = 'closed',
+}
+
+const LAYER_TRANSITIONS: Record<LayerState, readonly LayerState[]> = {
+  [LayerState.New]: [LayerState.Listening, LayerState.Closed],
+  [LayerState.Listening]: [LayerState.Closed],
+  [LayerState.Closed]: [],
+};
 
 /** Largest request that may go over UDP when the path MTU is unknown (§18.1.1). */
 const UDP_REQUEST_LIMIT = 1300;
@@ -157,7 +169,9 @@ export class TransportLayer {
   private tlsT: StreamTransport | null = null;
   private readonly wss: WsTransport[] = [];
   private readonly bound = new Map<TransportName, { address: string; port: number }>();
-  private state: 'new' | 'listening' | 'closed' = 'new';
+  private state = LayerState.New;
+  /** Outbound connects in flight, so that concurrent sends to one peer share one connection. */
+  private readonly connecting = new Map<string, Promise<Connection>>();
   private closing: Promise<void> | null = null;
   private readonly counters = {
     received: 0,
@@ -203,8 +217,7 @@ export class TransportLayer {
 
   /** Opens the configured sockets. TLS files are checked first so a bad certificate fails fast. */
   async listen(): Promise<void> {
-    if (this.state !== 'new') throw new Error(`transport layer cannot listen: it is ${this.state}`);
-    this.state = 'listening';
+    this.move(LayerState.Listening);
     const o = this.o;
     const common = {
       host: o.host,
@@ -261,7 +274,7 @@ export class TransportLayer {
    * HTTPS, i.e. whether peers see WSS. Upgrades to other paths are left to other handlers.
    */
   attachWebSocket(server: http.Server, path = '/sip', secure = false): void {
-    if (this.state === 'closed') throw new Error('transport layer is closed');
+    if (this.state === LayerState.Closed) throw new Error('transport layer is closed');
     if (this.wss.some((w) => w.transport === (secure ? 'WSS' : 'WS'))) {
       throw new Error(`a ${secure ? 'WSS' : 'WS'} endpoint is already attached`);
     }
@@ -285,8 +298,8 @@ export class TransportLayer {
     for (const [transport, b] of this.bound)
       out.push({ transport, address: b.address, port: b.port, host: this.advertised() });
     for (const w of this.wss) {
-      const port = w.port();
-      if (port !== null) out.push({ transport: w.transport, address: this.o.host, port, host: this.advertised() });
+      const a = w.boundAddress();
+      if (a) out.push({ transport: w.transport, address: a.address, port: a.port, host: this.advertised() });
     }
     return out;
   }
@@ -361,7 +374,7 @@ export class TransportLayer {
   /** Closes every socket and connection. Idempotent; later sends fail. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
-    this.state = 'closed';
+    this.move(LayerState.Closed);
     const parts: Promise<void>[] = [];
     for (const w of this.wss) w.close();
     if (this.udp) parts.push(this.udp.close());
@@ -376,7 +389,7 @@ export class TransportLayer {
 
   private receive(data: Buffer, source: Endpoint): void {
     try {
-      if (this.state === 'closed') return;
+      if (this.state === LayerState.Closed) return;
       if (this.limiter && !this.limiter.allow(normalizeAddress(source.address))) {
         this.counters.rateLimited++;
         return;
@@ -407,7 +420,8 @@ export class TransportLayer {
       }
       msg.source = source;
       this.counters.received++;
-      this.o.onMessage(msg, source);
+      const r: unknown = this.o.onMessage(msg, source);
+      if (r instanceof Promise) r.catch((err: unknown) => this.report(err, 'onMessage'));
     } catch (err) {
       this.report(err, 'receive');
     }
@@ -437,7 +451,10 @@ export class TransportLayer {
       this.report(err, 'parse');
       return;
     }
-    this.log.debug({ source: source.address, transport: source.transport, reason: err.message }, 'unparseable message');
+    this.log.debug(
+      { source: source.address, transport: source.transport, reason: maskDigits(err.message) },
+      'unparseable message',
+    );
     if (err.status === null) return;
     let res: SipResponse | null = null;
     try {
@@ -450,7 +467,7 @@ export class TransportLayer {
 
   private onStreamError(conn: Connection, status: number, reason: string, head: Buffer | null): void {
     this.counters.parseErrors++;
-    this.log.info({ source: conn.remote.address, conn: conn.id, reason }, 'stream framing failed');
+    this.log.info({ source: conn.remote.address, conn: conn.id, reason: maskDigits(reason) }, 'stream framing failed');
     this.replyFromHead(head, status, conn.remote);
   }
 
@@ -485,7 +502,7 @@ export class TransportLayer {
   // send path
 
   private async sendBytes(data: Buffer, dest: Endpoint): Promise<Endpoint> {
-    if (this.state === 'closed') throw new Error('transport layer is closed');
+    if (this.state === LayerState.Closed) throw new Error('transport layer is closed');
     switch (dest.transport) {
       case 'UDP': {
         if (!this.udp) throw new Error('UDP transport is not enabled');
@@ -501,7 +518,7 @@ export class TransportLayer {
           address: dest.address,
           port: dest.port,
         });
-        conn ??= await st.connect(dest.address, dest.port);
+        conn ??= await this.connectOnce(st, dest.transport, dest.address, dest.port);
         await conn.write(data);
         this.counters.sent++;
         return conn.remote;
@@ -521,7 +538,21 @@ export class TransportLayer {
     }
   }
 
-  /** The given connection if still open, else one to exactly address:port, else null. */
+  private connectOnce(st: StreamTransport, t: ConnTransport, address: string, port: number): Promise<Connection> {
+    const key = `${t}|${normalizeAddress(address)}|${port}`;
+    let p = this.connecting.get(key);
+    if (!p) {
+      p = st.connect(address, port).finally(() => this.connecting.delete(key));
+      this.connecting.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * The given connection if still open (whatever its transport: a WSS client behind a
+   * TLS-terminating proxy reaches us over plain WS), else one of `transport` to exactly
+   * address:port, else null.
+   */
   private connectionFor(
     transport: ConnTransport,
     id: string | null,
@@ -529,14 +560,18 @@ export class TransportLayer {
   ): Connection | null {
     if (id) {
       const c = this.table.get(id);
-      if (c?.isOpen && c.remote.transport === transport) return c;
-    }
-    if (where.port !== null) {
-      const c = this.table.find(transport, where.address, where.port);
       if (c?.isOpen) return c;
+    }
+    // WS and WSS are one family for look-ups, for the same proxy reason.
+    const family: ConnTransport[] = transport === 'WS' || transport === 'WSS' ? ['WS', 'WSS'] : [transport];
+    if (where.port !== null) {
+      for (const t of family) {
+        const c = this.table.find(t, where.address, where.port);
+        if (c?.isOpen) return c;
+      }
     } else {
       // No rport: the connection's source port is unknown; use it only if it is unambiguous.
-      const all = this.table.fromAddress(transport, where.address).filter((c) => c.isOpen);
+      const all = family.flatMap((t) => this.table.fromAddress(t, where.address)).filter((c) => c.isOpen);
       if (all.length === 1) return all[0]!;
     }
     return null;
@@ -572,6 +607,13 @@ export class TransportLayer {
     }
   }
 
+  private move(to: LayerState): void {
+    if (!LAYER_TRANSITIONS[this.state].includes(to)) {
+      throw new Error(`transport layer cannot go from ${this.state} to ${to}`);
+    }
+    this.state = to;
+  }
+
   private advertised(): string {
     if (this.o.advertisedHost) return this.o.advertisedHost;
     if (!isWildcard(this.o.host)) return normalizeAddress(this.o.host);
@@ -586,6 +628,11 @@ export class TransportLayer {
       // an error handler that throws must not take the socket callback down with it
     }
   }
+}
+
+/** Parse-error texts may quote a URI or header with a caller's number; never log it in clear. */
+function maskDigits(text: string): string {
+  return text.replace(/\+?\d[\d-]{5,}\d/g, (m) => maskPhone(m));
 }
 
 function sameAddressSafe(a: string, b: string): boolean {

@@ -34,11 +34,13 @@ function requestedProtocols(req: http.IncomingMessage): string[] {
 }
 
 function refuse(socket: Duplex, status: number, reason: string, text: string): void {
+  // Destroy only once the answer is flushed, or the client sees a reset instead of the status.
+  socket.once('finish', () => socket.destroy());
+  socket.on('error', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
       `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
-  socket.destroy();
 }
 
 class WsConnection implements Connection {
@@ -167,10 +169,10 @@ export class WsTransport {
     return this.o.secure ? 'WSS' : 'WS';
   }
 
-  /** The HTTP server's bound port, for Via and Contact. */
-  port(): number | null {
+  /** The HTTP server's bound address and port (null until it listens), for Via and Contact. */
+  boundAddress(): { address: string; port: number } | null {
     const a = this.server.address();
-    return a && typeof a === 'object' ? a.port : null;
+    return a && typeof a === 'object' ? { address: normalizeAddress(a.address), port: a.port } : null;
   }
 
   close(): void {

@@ -123,6 +123,28 @@ describe('TCP transport', () => {
     expect(a.layer.connections()).toHaveLength(1);
   });
 
+  it('concurrent sends to a new peer share one outbound connection', async () => {
+    const a = await tcpLayer();
+    const b = await tcpLayer();
+    const msgs = [1, 2, 3, 4].map((n) =>
+      parseMessage(Buffer.from(request(`SIP/2.0/TCP 127.0.0.1:${a.p};branch=z9hG4bKcc${n}`))),
+    );
+    const used = await Promise.all(
+      msgs.map((m) => a.layer.send(m, { transport: 'TCP', address: '127.0.0.1', port: b.p })),
+    );
+    expect(new Set(used.map((u) => u.connectionId)).size).toBe(1);
+    const got = await Promise.all([1, 2, 3, 4].map(() => b.inbox.next()));
+    expect(new Set(got.map((g) => g.source.connectionId)).size).toBe(1);
+    expect(a.layer.connections()).toHaveLength(1);
+  });
+
+  it('fails a send to a closed port and counts it', async () => {
+    const a = await tcpLayer();
+    const req = parseMessage(Buffer.from(request(`SIP/2.0/TCP 127.0.0.1:${a.p};branch=z9hG4bKrefused`)));
+    await expect(a.layer.send(req, { transport: 'TCP', address: '127.0.0.1', port: 1 })).rejects.toThrow();
+    expect(a.layer.stats().sendErrors).toBe(1);
+  });
+
   it('caps connections per source address', async () => {
     const { layer, p } = await tcpLayer({ maxConnectionsPerSource: 2 });
     const c1 = await tcpClient(p);

@@ -144,6 +144,17 @@ describe('SIP over WebSocket (RFC 7118)', () => {
     expect(layer.connections()).toHaveLength(1);
   });
 
+  it('routes a response with a WSS Via back over a plain WS connection (TLS-terminating proxy)', async () => {
+    const { layer, inbox, p } = await wsSetup();
+    const c = await wsClient(p);
+    c.ws.send(request('SIP/2.0/WSS proxied.invalid;branch=z9hG4bKpx;rport', { noLength: true }));
+    const { msg } = await inbox.next();
+    // No source passed: found from received + rport.
+    const used = await layer.sendResponse(createResponse(msg as SipRequest, 200));
+    expect(used.transport).toBe('WS');
+    expect((await c.inbox.next()).text).toMatch(/^SIP\/2\.0 200 /);
+  });
+
   it('close() terminates WebSocket connections and stops taking upgrades', async () => {
     const { layer, p } = await wsSetup();
     const c = await wsClient(p);
