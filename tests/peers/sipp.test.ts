@@ -125,6 +125,23 @@ describe('scenarios against SIPp stand-ins', () => {
     expect(bad.failed).toBe(1);
   });
 
+  it('register_auth.xml answers a fresh challenge on the un-REGISTER (one-time nonces)', async () => {
+    const server = await uas(scenarioPath('uas_register_rechallenge'), {
+      extraArgs: ['-key', 'user', '8001', '-key', 'pass', 's3cret'],
+    });
+    const r = await runSipp({
+      scenario: scenarioPath('register_auth'),
+      target: server.target,
+      service: '8001',
+      auth: { user: '8001', password: 's3cret' },
+      traceMsg: true,
+      timeoutMs: 10_000,
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.messages).toMatch(/CSeq: 4 REGISTER/);
+    expect((await server.stop()).successful).toBe(1);
+  });
+
   it('register_bad_password.xml passes on 403 and fails if the registrar accepts', async () => {
     const server = await uas(scenarioPath('uas_register_challenge'), {
       extraArgs: ['-key', 'user', '8001', '-key', 'pass', 's3cret'],
