@@ -287,6 +287,16 @@ export class Dialog {
     return { uri, routes };
   }
 
+  /**
+   * Where an in-dialog request goes next (§12.2.1.1, §8.1.2): the first Route when there is a
+   * route set (loose or strict alike), else the remote target. Resolving it to an address
+   * (RFC 3263) is the sender's job.
+   */
+  nextHop(): SipUri {
+    const first = this.routeSet[0];
+    return cloneUri(first ? first.uri : this.remoteTarget);
+  }
+
   private fire(event: DialogEvent): void {
     const from = this.current;
     this.current = nextState('dialog', DIALOG_TABLE, from, event);

@@ -13,18 +13,35 @@ import type { SipUri } from './types.js';
 /** §8.1.1.7: branch MUST start with the magic cookie and be unique in space and time; 96 random bits. */
 export const MAGIC_COOKIE = 'z9hG4bK';
 
-export function newBranch(): string {
-  return MAGIC_COOKIE + randomBytes(12).toString('base64url');
+// One randomBytes call per 4 KiB instead of one per identifier: a synchronous CSPRNG call costs
+// microseconds, and every response with a new dialog needs a tag.
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let poolPos = 0;
+
+/** `n` cryptographically random bytes as base64url (token characters only, §25.1). */
+function randomToken(n: number): string {
+  if (poolPos + n > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolPos = 0;
+  }
+  const out = pool.toString('base64url', poolPos, poolPos + n);
+  poolPos += n;
+  return out;
 }
 
-/** §19.3: tags need at least 32 bits of randomness; 64 bits here. base64url is all token chars. */
+export function newBranch(): string {
+  return MAGIC_COOKIE + randomToken(12);
+}
+
+/** §19.3: tags need at least 32 bits of randomness; 64 bits here. */
 export function newTag(): string {
-  return randomBytes(8).toString('base64url');
+  return randomToken(8);
 }
 
 /** §8.1.1.4: Call-ID MUST be globally unique; 128 random bits, an optional host for readability. */
 export function newCallId(host?: string): string {
-  const id = randomBytes(16).toString('base64url');
+  const id = randomToken(16);
   return host ? `${id}@${host}` : id;
 }
 
@@ -127,9 +144,9 @@ export function createResponse(
   for (const v of req.headers.getAll('Via')) res.headers.add('Via', v);
   res.headers.add('From', requireRaw(req, 'From'));
   const to = requireRaw(req, 'To');
-  const needsTag = status > 100 && req.toTag === null;
-  const wantsGivenTag = opts.toTag !== undefined && req.toTag === null;
-  res.headers.add('To', needsTag || wantsGivenTag ? withTag(to, opts.toTag ?? newTag()) : to);
+  const untagged = req.toTag === null;
+  const addTag = untagged && (status > 100 || opts.toTag !== undefined);
+  res.headers.add('To', addTag ? withTag(to, opts.toTag ?? newTag()) : to);
   res.headers.add('Call-ID', requireRaw(req, 'Call-ID'));
   res.headers.add('CSeq', requireRaw(req, 'CSeq'));
   return res;

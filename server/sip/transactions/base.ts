@@ -93,8 +93,9 @@ export abstract class TransactionBase<S extends string, E extends string> {
     this.depth++;
     try {
       act?.(from);
-      if (to === this.terminal && from !== this.terminal) this.finish();
     } finally {
+      // Even if an entry action threw, a terminated transaction must leave the layer's maps.
+      if (to === this.terminal && from !== this.terminal) this.finish();
       this.depth--;
     }
     if (this.depth === 0) this.drain();

@@ -258,3 +258,10 @@ describe('DialogLayer', () => {
     expect(dl.size).toBe(0);
   });
 });
+
+describe('next hop', () => {
+  it('is the first route when there is a route set, else the remote target', () => {
+    expect(uacDialog().d.nextHop().host).toBe('127.0.0.13');
+    expect(formatUri(uacDialog([]).d.nextHop())).toBe('sip:agent@127.0.0.20:5062');
+  });
+});

@@ -302,3 +302,25 @@ describe('non-INVITE client transaction (§17.1.2)', () => {
     expect(() => h.layer.receive(res(r, 200))).not.toThrow();
   });
 });
+
+describe('robustness', () => {
+  it('a transaction reaching Terminated leaves the layer even when an unguarded entry action throws', () => {
+    let fail = false;
+    const h = harness({ failSend: () => fail });
+    const inv = req({ branch: 'z9hG4bK-s1' });
+    h.layer.receive(inv);
+    const tx = h.requests[0]!.tx;
+    // setHandlers (unlike layer.watch) does not guard: the throw reaches the machine.
+    tx.setHandlers({
+      onTransportError: () => {
+        throw new Error('TU bug');
+      },
+    });
+    fail = true;
+    tx.respond(res(inv, 486));
+    expect(tx.isTerminated).toBe(true);
+    expect(h.layer.size).toBe(0);
+    expect(h.layer.stats.illegalEvents).toBe(1);
+    expect(h.clock.pending).toBe(0);
+  });
+});
