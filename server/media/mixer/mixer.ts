@@ -170,7 +170,7 @@ export class AudioMixer {
         for (let i = 0; i < n; i++) {
           const v = inp[i]! * (g0 + dg * (i + 1));
           pubPart[i] = v;
-          total[i] += v;
+          total[i] = total[i]! + v;
         }
       } else {
         const dp = (p1 - p0) / n;
@@ -182,7 +182,7 @@ export class AudioMixer {
           const p = p0 + dp * (i + 1);
           const pv = v * p;
           pubPart[i] = pv;
-          total[i] += pv;
+          total[i] = total[i]! + pv;
           wp[i] = v - pv;
         }
         m.whispered = toWhisper;
@@ -200,7 +200,7 @@ export class AudioMixer {
       if (m.whispered) {
         const acc = m.routeTo!.acc;
         const wp = m.whisperPart;
-        for (let i = 0; i < n; i++) acc[i] += wp[i]!;
+        for (let i = 0; i < n; i++) acc[i] = acc[i]! + wp[i]!;
       }
       if (m.pub === 1) m.routeTo = null; // ramp back to public finished
     }

@@ -55,8 +55,8 @@ describe('AudioMixer', () => {
     const m = steady(['a', 'b', 'c']);
     m.setMuted('a', true);
     const ramp = tick(m, { a: 1000, b: 10, c: 1 });
-    expect(ramp.b[0]).toBeGreaterThan(990); // starts near full...
-    expect(ramp.b[1]).toBe(1); // ...ends at silence for a
+    expect(ramp.b![0]).toBeGreaterThan(990); // starts near full...
+    expect(ramp.b![1]).toBe(1); // ...ends at silence for a
     expect(tick(m, { a: 1000, b: 10, c: 1 })).toEqual({ a: [11, 11], b: [1, 1], c: [10, 10] });
     m.setMuted('a', false);
     tick(m, { a: 1000, b: 10, c: 1 });
