@@ -241,6 +241,16 @@ describe('Call-ID / CSeq ordering (§10.3 step 7)', () => {
     expect(reg.lookup('8001')[0]).toMatchObject({ callId: 'rebooted', cseq: 1 });
   });
 
+  it('an expired binding no longer exists for the CSeq rule, even before the purge ran', () => {
+    reg.handleRegister(register({ cseq: 9, expires: 60 }), { extension: '8001' });
+    // `now` passed explicitly: the expiry timer has not fired yet.
+    const later = clock.now() + 61_000;
+    expect(reg.lookup('8001', later)).toEqual([]);
+    const out = reg.handleRegister(register({ cseq: 3, expires: 60 }), { extension: '8001' }, later);
+    expect(out.status).toBe(200);
+    expect(reg.lookup('8001', later)[0]).toMatchObject({ cseq: 3, expiresAt: later + 60_000 });
+  });
+
   it('finds the existing binding by URI equivalence, not by text', () => {
     reg.handleRegister(register({ contacts: ['<sip:8001@Phone.Example;transport=UDP>'] }), { extension: '8001' });
     reg.handleRegister(register({ contacts: ['<sip:8001@phone.example;transport=udp>'], cseq: 2 }), {
