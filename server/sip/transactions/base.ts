@@ -157,6 +157,18 @@ export abstract class TransactionBase<S extends string, E extends string> {
     }
   }
 
+  /**
+   * The transport reports that this transaction's connection is gone (a TCP/WS peer hung up).
+   * Applied only where the table has a transport-error move; elsewhere (e.g. an Accepted client
+   * INVITE) it is irrelevant and ignored. Returns whether it applied.
+   */
+  transportLost(err: unknown): boolean {
+    if (this.closed || this.table[this.current][this.transportErrorEvent] === undefined) return false;
+    this.transportFailed(err);
+    return true;
+  }
+
+  protected abstract readonly transportErrorEvent: E;
   protected abstract transportFailed(err: unknown): void;
   protected abstract notifyTerminated(): void;
 

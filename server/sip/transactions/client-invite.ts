@@ -72,6 +72,7 @@ export class InviteClientTransaction extends TransactionBase<ClientInviteState, 
   protected readonly machine = 'invite-client';
   protected readonly table = CLIENT_INVITE_TABLE;
   protected readonly terminal = S.Terminated;
+  protected readonly transportErrorEvent = E.TransportError;
   readonly isInvite = true;
   readonly isClient = true;
 

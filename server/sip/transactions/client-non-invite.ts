@@ -52,6 +52,7 @@ export class NonInviteClientTransaction extends TransactionBase<ClientNonInviteS
   protected readonly machine = 'non-invite-client';
   protected readonly table = CLIENT_NON_INVITE_TABLE;
   protected readonly terminal = S.Terminated;
+  protected readonly transportErrorEvent = E.TransportError;
   readonly isInvite = false;
   readonly isClient = true;
 

@@ -213,6 +213,21 @@ export class TransactionLayer {
     tx.setHandlers(guardHandlers(handlers, this.log));
   }
 
+  /**
+   * A connection-oriented transport lost the connection `connectionId`: every transaction bound to
+   * it fails with a transport error now instead of waiting for Timer B/F (§17.1.4, §17.2.4).
+   * Returns how many transactions were affected.
+   */
+  connectionLost(connectionId: string): number {
+    const err = new Error(`connection ${connectionId} lost`);
+    const hit: Transaction[] = [];
+    for (const tx of this.clients.values()) if (tx.dest.connectionId === connectionId) hit.push(tx);
+    for (const tx of this.servers.values()) if (tx.dest.connectionId === connectionId) hit.push(tx);
+    let n = 0;
+    for (const tx of hit) if (tx.transportLost(err)) n++;
+    return n;
+  }
+
   get counts(): TransactionCounts {
     let clientInvite = 0;
     let serverInvite = 0;

@@ -76,6 +76,7 @@ export class InviteServerTransaction extends TransactionBase<ServerInviteState, 
   protected readonly machine = 'invite-server';
   protected readonly table = SERVER_INVITE_TABLE;
   protected readonly terminal = S.Terminated;
+  protected readonly transportErrorEvent = E.TransportError;
   readonly isInvite = true;
   readonly isClient = false;
 

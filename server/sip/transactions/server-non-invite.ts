@@ -49,6 +49,7 @@ export class NonInviteServerTransaction extends TransactionBase<ServerNonInviteS
   protected readonly machine = 'non-invite-server';
   protected readonly table = SERVER_NON_INVITE_TABLE;
   protected readonly terminal = S.Terminated;
+  protected readonly transportErrorEvent = E.TransportError;
   readonly isInvite = false;
   readonly isClient = false;
 

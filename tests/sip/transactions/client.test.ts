@@ -324,3 +324,24 @@ describe('robustness', () => {
     expect(h.clock.pending).toBe(0);
   });
 });
+
+describe('connectionLost', () => {
+  it('fails the transactions bound to that connection at once, leaves others alone', () => {
+    const h = harness();
+    const cb = handlers();
+    const ringing = outgoing('INVITE', 'WS', 'z9hG4bK-ws1');
+    const ws = { transport: 'WS' as const, address: '127.0.0.1', port: 40000, connectionId: 'agent-7' };
+    const tx = h.layer.sendRequest(ringing, ws, cb);
+    h.layer.receive(res(ringing, 180));
+    const other = h.layer.sendRequest(outgoing('INVITE', 'TCP', 'z9hG4bK-tcp'), PEER_TCP, {});
+    const accepted = outgoing('INVITE', 'WS', 'z9hG4bK-ws2');
+    const tx2 = h.layer.sendRequest(accepted, ws, {});
+    h.layer.receive(res(accepted, 200));
+    expect(h.layer.connectionLost('agent-7')).toBe(1);
+    expect(cb.onTransportError).toHaveBeenCalledTimes(1);
+    expect(tx.state).toBe(ClientInviteState.Terminated);
+    expect(tx2.state).toBe(ClientInviteState.Accepted); // no transport-error move in Accepted
+    expect(other.state).toBe(ClientInviteState.Calling);
+    expect(h.layer.connectionLost('nobody')).toBe(0);
+  });
+});
