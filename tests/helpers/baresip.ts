@@ -19,7 +19,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { freeSipPort, freeTcpPort, isPortFree, rtpPortRange, LOOPBACK, type PortRange } from './ports.js';
 import { makeSilenceWav } from './sox.js';
-import { makeTempDir, removeTempDir, sleep, waitUntil } from './tmp.js';
+import { makeTempDir, removeTempDir, sleep, trackChild, waitUntil } from './tmp.js';
 
 export { makeToneWav, makeSilenceWav } from './sox.js';
 
@@ -221,6 +221,7 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
   writeFileSync(path.join(dir, 'contacts'), '');
 
   const child: ChildProcess = spawn('baresip', ['-f', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child);
   let output = '';
   const append = (d: Buffer) => {
     output = (output + d.toString('utf8')).slice(-500_000);

@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeUdpPort, freeTcpPort, isPortFree, rtpPortRange, LOOPBACK } from './ports.js';
-import { makeTempDir, removeTempDir, waitUntil } from './tmp.js';
+import { makeTempDir, removeTempDir, trackChild, waitUntil } from './tmp.js';
 
 export const SIPP_SCENARIOS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../sipp/scenarios');
 /** Pcaps shipped with Debian's sip-tester (g711a.pcap, dtmf_2833_*.pcap). */
@@ -181,6 +181,7 @@ interface Running {
 
 function launch(p: Prepared, timeoutMs: number): Running {
   const child = spawn('sipp', p.args, { cwd: p.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child);
   let stdout = '';
   let stderr = '';
   let timedOut = false;

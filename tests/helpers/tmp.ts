@@ -2,6 +2,7 @@
  * Temporary working directories for external test peers. Set KEEP_PEER_DIRS=1 to keep them after a
  * run (logs, SIPp traces and recordings stay for inspection); the path is in each helper's result.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,5 +30,30 @@ export async function waitUntil(
     if (await check()) return;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
+  }
+}
+
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * Makes sure a spawned peer dies with the test process, even when a test crashes before its
+ * stop(): vitest ends a fork without running our cleanups, and an orphaned SIPp or baresip would
+ * keep its ports for the next file.
+ */
+export function trackChild(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('close', () => liveChildren.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of liveChildren) {
+        try {
+          c.kill('SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    });
   }
 }
