@@ -130,6 +130,35 @@ export function canonicalHeaderName(name: string): string {
   return canon;
 }
 
+/**
+ * Spellings seen on the wire (canonical, lower-case, compact) bucketed by length and first
+ * character, so the parser can recognise a header name in place without slicing it out.
+ */
+const SPELLINGS = new Map<number, [string, string][]>();
+function addSpelling(spelling: string, canon: string): void {
+  const key = (spelling.length << 8) | spelling.charCodeAt(0);
+  let bucket = SPELLINGS.get(key);
+  if (!bucket) SPELLINGS.set(key, (bucket = []));
+  if (!bucket.some(([s]) => s === spelling)) bucket.push([spelling, canon]);
+}
+for (const n of WELL_KNOWN) {
+  addSpelling(n, n);
+  addSpelling(n.toLowerCase(), n);
+  addSpelling(titleCase(n.toLowerCase()), n);
+}
+for (const [k, v] of Object.entries(COMPACT)) {
+  addSpelling(k, v);
+  addSpelling(k.toUpperCase(), v);
+}
+
+/** Canonical name if text[pos, pos+len) is a common spelling of a well-known header; else undefined. */
+export function knownHeaderAt(text: string, pos: number, len: number): string | undefined {
+  const bucket = SPELLINGS.get((len << 8) | text.charCodeAt(pos));
+  if (bucket === undefined) return undefined;
+  for (let i = 0; i < bucket.length; i++) if (text.startsWith(bucket[i]![0], pos)) return bucket[i]![1];
+  return undefined;
+}
+
 /** Compact form of a canonical name, if it has one (for size-constrained UDP messages, §18.1.1). */
 export function compactHeaderName(canonical: string): string | undefined {
   for (const [k, v] of Object.entries(COMPACT)) if (v === canonical) return k;

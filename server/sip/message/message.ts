@@ -60,10 +60,13 @@ export class SipHeaders {
   }
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 /** What both requests and responses have (§7). Typed accessors parse from the raw values on demand. */
 export abstract class SipMessage {
   readonly headers = new SipHeaders();
-  body: Buffer = Buffer.alloc(0);
+  /** Shared while empty: a zero-length Buffer has no bytes to mutate, and this saves an allocation per message. */
+  body: Buffer = EMPTY_BODY;
   /** Set by the transport layer on received messages. */
   source?: Endpoint;
 

@@ -9,7 +9,7 @@
  * fields could be salvaged, so the caller can still build the 400 (§8.2.6 needs Via, From, To,
  * Call-ID, CSeq).
  */
-import { canonicalHeaderName, LIST_HEADERS } from '../message/headers.js';
+import { canonicalHeaderName, knownHeaderAt, LIST_HEADERS } from '../message/headers.js';
 import {
   isToken,
   parseCSeq,
@@ -24,6 +24,7 @@ import {
 } from '../message/grammar.js';
 import { SipHeaders, SipRequest, SipResponse } from '../message/message.js';
 import { SipParseError } from '../message/types.js';
+import { fastMediaType, fastNameAddr, fastTokenList, fastVia } from './fast-check.js';
 
 export interface ParseOptions {
   /** Received over a stream transport (TCP/TLS/WS): the framer cut the message and Content-Length is mandatory (§18.3, §20.14). */
@@ -154,10 +155,19 @@ function parseHead(head: string, maxHeaders: number): SipRequest | SipResponse {
       // HCOLON = *( SP / HTAB ) ":" SWS
       let ne = colon;
       while (ne > pos && (head.charCodeAt(ne - 1) === 32 || head.charCodeAt(ne - 1) === 9)) ne--;
-      const raw = head.slice(pos, ne);
-      if (!isToken(raw)) fail(`invalid header name ${JSON.stringify(clip(raw))}`);
-      name = canonicalHeaderName(raw);
-      value = head.slice(colon + 1, lineEnd).trim();
+      const known = ne > pos ? knownHeaderAt(head, pos, ne - pos) : undefined;
+      if (known !== undefined) name = known;
+      else {
+        const raw = head.slice(pos, ne);
+        if (!isToken(raw)) fail(`invalid header name ${JSON.stringify(clip(raw))}`);
+        name = canonicalHeaderName(raw);
+      }
+      // trim by index: one slice instead of two strings per line
+      let vs = colon + 1;
+      let ve = lineEnd;
+      while (vs < ve && isSpace(head.charCodeAt(vs))) vs++;
+      while (ve > vs && isSpace(head.charCodeAt(ve - 1))) ve--;
+      value = head.slice(vs, ve);
     }
     pos = e + 1;
   }
@@ -166,13 +176,23 @@ function parseHead(head: string, maxHeaders: number): SipRequest | SipResponse {
   return msg;
 }
 
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 13;
+}
+
 function clip(s: string): string {
   return s.length > 40 ? s.slice(0, 40) + '...' : s;
 }
 
 function parseStartLine(line: string): SipRequest | SipResponse {
   if (line.length === 0) fail('empty start line');
-  if (/^sip\//i.test(line)) {
+  if (
+    line.length > 4 &&
+    (line.charCodeAt(0) | 0x20) === 0x73 &&
+    (line.charCodeAt(1) | 0x20) === 0x69 &&
+    (line.charCodeAt(2) | 0x20) === 0x70 &&
+    line.charCodeAt(3) === 0x2f
+  ) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2)
     const sp1 = line.indexOf(' ');
     if (sp1 < 0) fail('malformed Status-Line');
@@ -199,9 +219,11 @@ function parseStartLine(line: string): SipRequest | SipResponse {
   const method = line.slice(0, sp1);
   if (!isToken(method)) fail('invalid method token');
   const version = line.slice(sp2 + 1);
-  if (!VERSION_RE.test(version)) fail(`malformed SIP-Version ${JSON.stringify(clip(version))} in Request-Line`);
-  // §8.2.1 not quite: version mismatch is 505 (§21.5.7), checked before the URI so badvers gets 505
-  if (version.toUpperCase() !== 'SIP/2.0') fail(`SIP version ${version} not supported`, 505);
+  if (version !== 'SIP/2.0') {
+    if (!VERSION_RE.test(version)) fail(`malformed SIP-Version ${JSON.stringify(clip(version))} in Request-Line`);
+    // §21.5.7: a well-formed other version is 505, checked before the URI so badvers gets 505
+    if (version.toUpperCase() !== 'SIP/2.0') fail(`SIP version ${version} not supported`, 505);
+  }
   const uri = parseRequestUri(line.slice(sp1 + 1, sp2));
   return new SipRequest(method, uri, 'SIP/2.0');
 }
@@ -226,18 +248,20 @@ function checkWellKnown(msg: SipRequest | SipResponse): void {
     try {
       switch (f.name) {
         case 'Via':
-          parseVia(v);
+          if (!fastVia(v)) parseVia(v);
           break;
         case 'From':
         case 'To':
         case 'Reply-To':
-          parseNameAddr(v);
+          if (!fastNameAddr(v)) parseNameAddr(v);
           break;
         case 'Contact':
         case 'Route':
         case 'Record-Route':
         case 'Path':
         case 'Service-Route': {
+          // after addField's split each entry is normally one address
+          if (fastNameAddr(v)) break;
           const list = parseNameAddrList(v);
           if (list.some((n) => n.wildcard) && f.name !== 'Contact') throw new SipParseError('"*" not allowed');
           break;
@@ -265,14 +289,14 @@ function checkWellKnown(msg: SipRequest | SipResponse): void {
           parseUnsigned(v, MAX_UINT32, f.name); // §20.19: up to 2^32-1
           break;
         case 'Content-Type':
-          parseMediaType(v);
+          if (!fastMediaType(v)) parseMediaType(v);
           break;
         case 'Require':
         case 'Proxy-Require':
         case 'Supported':
         case 'Unsupported':
         case 'Allow':
-          parseTokenList(v);
+          if (!fastTokenList(v)) parseTokenList(v);
           break;
       }
     } catch (e) {
