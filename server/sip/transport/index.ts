@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import type http from 'node:http';
+import type https from 'node:https';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { createResponse, type SentBy } from '../message/build.js';
@@ -273,7 +274,7 @@ export class TransportLayer {
    * SIP over WebSocket on an HTTP(S) server (RFC 7118). `secure` says whether that server is
    * HTTPS, i.e. whether peers see WSS. Upgrades to other paths are left to other handlers.
    */
-  attachWebSocket(server: http.Server, path = '/sip', secure = false): void {
+  attachWebSocket(server: http.Server | https.Server, path = '/sip', secure = false): void {
     if (this.state === LayerState.Closed) throw new Error('transport layer is closed');
     if (this.wss.some((w) => w.transport === (secure ? 'WSS' : 'WS'))) {
       throw new Error(`a ${secure ? 'WSS' : 'WS'} endpoint is already attached`);

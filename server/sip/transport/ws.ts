@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type http from 'node:http';
+import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -151,7 +152,7 @@ export class WsTransport {
   private closed = false;
 
   constructor(
-    private readonly server: http.Server,
+    private readonly server: http.Server | https.Server,
     private readonly o: WsOptions,
   ) {
     this.wss = new WebSocketServer({

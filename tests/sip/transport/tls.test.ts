@@ -3,7 +3,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import https from 'node:https';
+import type net from 'node:net';
 import tls from 'node:tls';
+import WebSocket from 'ws';
 import { createResponse } from '../../../server/sip/message/build.js';
 import { SipRequest } from '../../../server/sip/message/message.js';
 import { parseMessage } from '../../../server/sip/parser/index.js';
@@ -97,6 +100,32 @@ describe('TLS transport', () => {
     await expect(
       c.layer.send(req, { transport: 'TLS', address: '127.0.0.1', port: port(b.layer, 'TLS') }),
     ).rejects.toThrow();
+  });
+
+  it('carries SIP over WSS on an HTTPS server', async () => {
+    const server = https.createServer({ cert: fs.readFileSync(file('a.crt')), key: fs.readFileSync(file('a.key')) });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { layer, inbox } = await startLayer({});
+    layer.attachWebSocket(server, '/sip', true);
+    cleanups.push(
+      () => layer.close(),
+      () => new Promise<void>((r) => server.close(() => r())),
+    );
+    const p = (server.address() as net.AddressInfo).port;
+    const ws = new WebSocket(`wss://127.0.0.1:${p}/sip`, ['sip'], { ca: fs.readFileSync(file('a.crt')) });
+    cleanups.unshift(() => ws.terminate());
+    const replies = new Inbox<string>();
+    ws.on('message', (d) => replies.push(d.toString()));
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
+    ws.send(request('SIP/2.0/WSS a1b2.invalid;branch=z9hG4bKwss', { method: 'REGISTER', noLength: true }));
+    const { msg, source } = await inbox.next();
+    expect(source.transport).toBe('WSS');
+    expect(layer.info().map((i) => i.transport)).toEqual(['WSS']);
+    await layer.sendResponse(createResponse(msg as SipRequest, 200), source);
+    expect(await replies.next()).toMatch(/^SIP\/2\.0 200 OK/);
   });
 
   it('gives clear errors for missing files and a key that does not match', async () => {
