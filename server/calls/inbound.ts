@@ -1,0 +1,89 @@
+/**
+ * New INVITEs (outside any dialog): identify the caller, admit the call, hand it to call control.
+ *
+ * Caller identity, in this order:
+ *  - a request that carries credentials is a device and must verify (digest, §22);
+ *  - a request from a trunk's source address is trunk traffic, which may reach only the hotline;
+ *  - anything else is challenged (401) before any routing decision, so that a scanner cannot tell
+ *    a known extension from an unknown one.
+ * A trunk-sourced request for an internal extension is challenged too: desk phones in the same
+ * office as the trunk gateway share its address, and they must authenticate to call seats.
+ */
+import type { Logger } from 'pino';
+import type { Directory } from '../directory/directory.js';
+import type { RequestAuthenticator } from '../sip/ua/authenticate.js';
+import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
+import { maskPhone } from '../util/log.js';
+import { admit, normaliseDialled, type Caller, type CallTarget } from './admission.js';
+
+export interface CallHandler {
+  /** An admitted INVITE. The handler owns the transaction from here: it must answer it. */
+  offer(request: IncomingRequest, caller: Caller, target: CallTarget): void | Promise<void>;
+}
+
+export interface InboundCallsOptions {
+  directory: Directory;
+  authenticator: RequestAuthenticator;
+  accessNumbers: readonly string[];
+  serviceNumbers: readonly string[];
+  handler: CallHandler;
+  log: Logger;
+}
+
+export class InboundCalls {
+  readonly stats = { offered: 0, rejected: 0 };
+
+  constructor(private readonly o: InboundCallsOptions) {}
+
+  handle(request: IncomingRequest): void | Promise<void> {
+    const { req } = request;
+    const dialled = normaliseDialled(req.uri.user);
+    const ctx = {
+      accessNumbers: this.o.accessNumbers,
+      serviceNumbers: this.o.serviceNumbers,
+      device: (ext: string) => this.o.directory.devices.get(ext),
+      accessNumberForTrunk: this.o.directory.trunks.accessNumberFor.bind(this.o.directory.trunks),
+      mayDial: this.o.directory.devices.mayDial.bind(this.o.directory.devices),
+    };
+
+    let caller: Caller | null = null;
+    const hasCredentials = req.headers.has('Authorization');
+    const trunk = req.source ? this.o.directory.trunks.findBySource(req.source.address) : null;
+    if (!hasCredentials && trunk) {
+      const internal = dialled !== null && this.o.directory.devices.get(dialled) !== null;
+      if (!internal) caller = { kind: 'trunk', trunk };
+    }
+    if (!caller) {
+      const user = this.o.authenticator.authenticate(request);
+      if (user === null) return;
+      const device = this.o.directory.devices.get(user);
+      if (!device || !device.enabled) {
+        request.reply(403, { reason: 'Forbidden (device disabled)' });
+        return;
+      }
+      caller = { kind: 'device', device };
+    }
+
+    if (dialled === null) {
+      this.stats.rejected++;
+      request.reply(404, { reason: 'Not Found (not a dialable number)' });
+      return;
+    }
+    const verdict = admit(caller, dialled, ctx);
+    if (!verdict.ok) {
+      this.stats.rejected++;
+      this.o.log.info(
+        {
+          caller: caller.kind === 'trunk' ? `trunk:${caller.trunk.name}` : caller.device.extension,
+          dialled: maskPhone(dialled),
+          status: verdict.status,
+        },
+        'call refused',
+      );
+      request.reply(verdict.status, { reason: verdict.reason });
+      return;
+    }
+    this.stats.offered++;
+    return this.o.handler.offer(request, caller, verdict.target);
+  }
+}

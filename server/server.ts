@@ -1,0 +1,153 @@
+/**
+ * Builds the whole server from a ServerConfig: storage, directory, SIP stack, registrar, call
+ * admission and the HTTP app. Tests create it in-process with ephemeral ports; `main.ts` runs it.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { ServerConfig } from './config.js';
+import { buildHttpApp } from './api/app.js';
+import { InboundCalls, type CallHandler } from './calls/inbound.js';
+import { Directory } from './directory/directory.js';
+import { seedDemo, type DemoSeed } from './directory/seed.js';
+import { DigestAuthenticator } from './sip/auth/digest.js';
+import { Registrar } from './sip/registrar/registrar.js';
+import { SipStack } from './sip/stack.js';
+import { RequestAuthenticator } from './sip/ua/authenticate.js';
+import { openDatabase, type Database } from './storage/database.js';
+import { systemClock, type Clock } from './util/clock.js';
+import { createLogger } from './util/log.js';
+
+export const SERVER_NAME = 'hotline12315/0.1';
+
+export interface HotlineServerOverrides {
+  clock?: Clock;
+  /** Call control for admitted INVITEs; the default refuses with 480 until call control exists. */
+  callHandler?: CallHandler;
+  /** Faster scrypt for tests. */
+  scrypt?: { N: number; r: number; p: number };
+}
+
+export interface HotlineServer {
+  readonly config: ServerConfig;
+  readonly db: Database;
+  readonly directory: Directory;
+  readonly sip: SipStack;
+  readonly registrar: Registrar;
+  readonly http: FastifyInstance;
+  readonly demoSeed: DemoSeed | null;
+  start(): Promise<void>;
+  listening(): {
+    sip: { transport: string; address: string; port: number }[];
+    http: { address: string; port: number } | null;
+  };
+  close(): Promise<void>;
+}
+
+/** Built-in numbers that are not extensions: 9196 echo test (issue 3), 7000 short benchmark flow. */
+export const SERVICE_NUMBERS = ['9196', '7000'];
+
+const notYetAvailable: CallHandler = {
+  offer(request) {
+    request.reply(480, { reason: 'Temporarily Unavailable' });
+  },
+};
+
+export async function createHotlineServer(
+  config: ServerConfig,
+  o: HotlineServerOverrides = {},
+): Promise<HotlineServer> {
+  const clock = o.clock ?? systemClock;
+  const log = createLogger('server');
+  if (config.databaseFile !== ':memory:') fs.mkdirSync(config.dataDir, { recursive: true });
+  const db = openDatabase(config.databaseFile);
+  const directory = new Directory(db, o.scrypt ? { scrypt: o.scrypt } : {});
+  const demoSeed = config.seedDemo
+    ? await seedDemo(db, { realm: config.realm, accessNumber: config.accessNumbers[0], scrypt: o.scrypt })
+    : null;
+
+  const sip = new SipStack({
+    clock,
+    log: createLogger('sip'),
+    serverName: SERVER_NAME,
+    scannerPolicy: config.scannerPolicy,
+    transport: {
+      host: config.bindHost,
+      advertisedHost: config.advertisedHost,
+      udpPort: config.sipPort,
+      tcpPort: config.sipPort,
+      tls: config.tls && config.sipTlsPort !== null ? { port: config.sipTlsPort, ...config.tls } : undefined,
+      rateLimit: config.sipRateLimit,
+    },
+  });
+
+  const digest = new DigestAuthenticator({
+    realm: config.realm,
+    secret: config.nonceSecret ?? randomBytes(32),
+    clock: { now: () => Date.now() },
+  });
+  const lookupHa1 = directory.devices.ha1Lookup(config.realm);
+  const authenticator = new RequestAuthenticator(digest, lookupHa1, createLogger('sip-auth'));
+  const registrar = new Registrar({
+    db,
+    domain: config.realm,
+    clock,
+    logger: createLogger('registrar'),
+    supportedExtensions: ['path', 'outbound'],
+  });
+  sip.ua.on('REGISTER', (request) => {
+    const user = authenticator.authenticate(request);
+    if (user === null) return;
+    const outcome = registrar.handleRegister(request.req, { extension: user });
+    request.reply(outcome.status, {
+      reason: outcome.reason,
+      headers: outcome.headers.map((h) => [h.name, h.value] as const),
+    });
+  });
+
+  const inbound = new InboundCalls({
+    directory,
+    authenticator,
+    accessNumbers: config.accessNumbers,
+    serviceNumbers: SERVICE_NUMBERS,
+    handler: o.callHandler ?? notYetAvailable,
+    log: createLogger('calls'),
+  });
+  sip.ua.on('INVITE', (request) => inbound.handle(request));
+
+  const startedAt = Date.now();
+  const http = await buildHttpApp({ health: { startedAt, transports: () => sip.transport.info() } });
+
+  let closed: Promise<void> | null = null;
+  return {
+    config,
+    db,
+    directory,
+    sip,
+    registrar,
+    http,
+    demoSeed,
+    async start() {
+      await sip.listen();
+      await http.listen({ host: config.bindHost, port: config.httpPort });
+      sip.attachWebSocket(http.server, '/sip', false);
+      log.info({ sip: sip.transport.info() }, 'listening');
+    },
+    listening() {
+      const addr = http.server.address();
+      return {
+        sip: sip.transport.info().map(({ transport, address, port }) => ({ transport, address, port })),
+        http: addr && typeof addr === 'object' ? { address: addr.address, port: addr.port } : null,
+      };
+    },
+    close() {
+      closed ??= (async () => {
+        await http.close();
+        await sip.close();
+        registrar.close();
+        db.close();
+      })();
+      return closed;
+    },
+  };
+}
