@@ -106,6 +106,23 @@ describe('baresip peers', () => {
     expect(rep.share).toBeGreaterThan(0.8);
   });
 
+  it('our SIPp scenarios pass against baresip’s own SIP stack (libre), not only SIPp stand-ins', async () => {
+    const b = await phone({ name: 'B', account: { user: 'bob', transport: 'udp', answermode: 'manual' } });
+    const target = `127.0.0.1:${b.sipPort}`;
+    const run = (name: string, service: string) =>
+      runSipp({ scenario: scenarioPath(name), target, service, timeoutMs: 10_000 });
+    expect((await run('options', 'bob')).exitCode).toBe(0);
+    const cancelled = await run('invite_cancel', 'bob');
+    expect(cancelled.exitCode).toBe(0);
+    await b.waitEvent('CALL_CLOSED', undefined, 2_000);
+    // baresip has no UA "nobody": 404.
+    expect((await run('invite_404', 'nobody')).exitCode).toBe(0);
+    await b.command('answermode', 'auto');
+    const dropped = await run('uac_drop', 'bob');
+    expect(dropped.exitCode).toBe(0);
+    expect(dropped.counts['6_200_Retrans']).toBeGreaterThanOrEqual(1);
+  });
+
   it('registers with digest auth against a challenging registrar, and fails with a wrong password', async () => {
     const reg = await startSippUas({
       scenario: scenarioPath('uas_register_challenge'),
