@@ -151,7 +151,8 @@ export abstract class TransactionBase<S extends string, E extends string> {
       this.ctx.send(msg, dest);
       return true;
     } catch (err) {
-      this.ctx.log.warn({ err, tx: this.key }, 'transport error');
+      // Not the key: an RFC 2543 key holds the Request-URI, which may carry a consumer's number.
+      this.ctx.log.warn({ err, machine: this.machine, state: this.current }, 'transport error');
       this.transportFailed(err);
       return false;
     }

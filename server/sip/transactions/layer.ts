@@ -102,9 +102,10 @@ export class TransactionLayer {
     let k: ServerKey;
     try {
       k = serverKey(req);
-    } catch (err) {
+    } catch {
+      // The parser's message may quote From/To text, i.e. a consumer's number: not logged.
       this.stats.unmatchable++;
-      this.log.warn({ err, method: req.method }, 'request cannot be matched to a transaction');
+      this.log.warn({ method: req.method }, 'request cannot be matched to a transaction');
       return;
     }
     let tx = this.servers.get(k.key);
@@ -148,9 +149,9 @@ export class TransactionLayer {
     let key: string | null;
     try {
       key = clientKeyOfResponse(res);
-    } catch (err) {
+    } catch {
       this.stats.unmatchable++;
-      this.log.warn({ err, status: res.status }, 'response cannot be matched to a transaction');
+      this.log.warn({ status: res.status }, 'response cannot be matched to a transaction');
       return;
     }
     const tx = key === null ? undefined : this.clients.get(key);
