@@ -4,6 +4,7 @@ import net from 'node:net';
 import { createResponse } from '../../../server/sip/message/build.js';
 import { SipRequest, SipResponse } from '../../../server/sip/message/message.js';
 import { parseMessage } from '../../../server/sip/parser/index.js';
+import { FakeClock } from '../../../server/util/clock.js';
 import type { TransportLayer } from '../../../server/sip/transport/index.js';
 import { Inbox, port, request, startLayer, udpClient } from './helpers.js';
 
@@ -123,20 +124,33 @@ describe('UDP transport', () => {
     expect(msg).toBeInstanceOf(SipResponse);
   });
 
-  it('rate-limits a flood from one source before parsing', async () => {
+  it('rate-limits a flood from one source before parsing, per source', async () => {
+    // The bucket's clock stands still, so exactly the burst gets through.
+    const clock = new FakeClock();
     const { layer, inbox, client, p } = await layerWithClient('127.0.0.1', 'udp4', {
+      clock,
       rateLimit: { perSecond: 5, burst: 10 },
     });
     for (let i = 0; i < 60; i++)
       await client.send(request(`SIP/2.0/UDP 127.0.0.1:${client.port};branch=z9hG4bKf${i}`), p);
-    const other = await udpClient();
+    await client.send(Buffer.from('garbage that would count as a parse error'), p);
+    // Another source address (127.0.0.2, still loopback) has its own budget.
+    const other = dgram.createSocket('udp4');
     cleanups.push(() => other.close());
-    await new Promise((r) => setTimeout(r, 200));
-    const s = layer.stats();
-    expect(s.received).toBeGreaterThanOrEqual(10);
-    expect(s.received).toBeLessThanOrEqual(14); // burst plus what refills during the send loop
-    expect(s.rateLimited).toBe(60 - s.received);
-    expect(inbox.length).toBe(s.received);
+    await new Promise<void>((r) => other.bind(0, '127.0.0.2', () => r()));
+    await new Promise<void>((r) =>
+      other.send(request('SIP/2.0/UDP 127.0.0.2;branch=z9hG4bKother'), p, '127.0.0.1', () => r()),
+    );
+    let fromOther = await inbox.next();
+    while (fromOther.source.address !== '127.0.0.2') fromOther = await inbox.next();
+    expect(fromOther.msg.topVia.params.get('branch')).toBe('z9hG4bKother');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(layer.stats()).toMatchObject({ received: 11, rateLimited: 51, parseErrors: 0 });
+    clock.advance(200); // one token back at 5/s
+    await client.send(request(`SIP/2.0/UDP 127.0.0.1:${client.port};branch=z9hG4bKlater`), p);
+    await client.send(request(`SIP/2.0/UDP 127.0.0.1:${client.port};branch=z9hG4bKlater2`), p);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(layer.stats()).toMatchObject({ received: 12, rateLimited: 52 });
   });
 
   it('sends a request over 1300 bytes by TCP with the Via rewritten, UDP when TCP fails (§18.1.1)', async () => {
