@@ -93,9 +93,10 @@ export class DtmfReceiver {
     offset = 0,
     length?: number,
   ): DtmfDigit | null {
-    const ev = parseTelephoneEvent(payload, offset, length ?? payload.length - offset);
-    if (!ev) return null;
-    const digit = eventToDigit(ev.event);
+    // Read the event byte directly: this runs for every event packet, so no parse object is allocated.
+    if ((length ?? payload.length - offset) < 4) return null;
+    const code = payload[offset]!;
+    const digit = eventToDigit(code);
     for (let i = 0; i < this.count; i++) {
       if (this.recentTs[i] === timestamp && this.recentSsrc[i] === ssrc) {
         if (nowMs - this.recentAt[i]! <= this.staleMs) {
@@ -117,7 +118,7 @@ export class DtmfReceiver {
     this.recentAt[0] = nowMs;
     this.count = n + 1;
     if (digit === null) return null; // unknown event code: remembered so its repeats stay quiet
-    return { digit, event: ev.event, timestamp, ssrc };
+    return { digit, event: code, timestamp, ssrc };
   }
 
   reset(): void {

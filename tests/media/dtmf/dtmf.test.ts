@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from '../../../server/media/codecs/g711.js';
 import { GoertzelDtmfDetector } from '../../../server/media/dtmf/goertzel.js';
 import { buildDtmfRelay, parseDtmfInfo, parseDtmfRelay } from '../../../server/media/dtmf/dtmf-relay.js';
 import {
@@ -240,6 +241,21 @@ describe('GoertzelDtmfDetector', () => {
     let e = 0;
     for (const x of s) e += x * x;
     expect(Math.sqrt(e / s.length)).toBeGreaterThan(800);
+  });
+  it('detects tones that went through µ-law and A-law (the real path from a phone)', () => {
+    const segs: Seg[] = [];
+    for (const k of '2580') segs.push({ digit: k, ms: 60, amp: 3000 }, { ms: 60 });
+    const pcm = synth(segs);
+    for (const [enc, dec] of [
+      [encodeUlaw, decodeUlaw],
+      [encodeAlaw, decodeAlaw],
+    ] as const) {
+      const bytes = new Uint8Array(pcm.length);
+      enc(pcm, bytes);
+      const back = new Int16Array(pcm.length);
+      dec(bytes, back);
+      expect(detect(back)).toBe('2580');
+    }
   });
   it('reset forgets a half-seen digit', () => {
     const det = new GoertzelDtmfDetector();
