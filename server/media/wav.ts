@@ -8,8 +8,9 @@
  * prompt does not alias its 4–20 kHz content into the telephone band.
  *
  * Writing: `encodeWav` for a whole buffer, and `WavWriter` for recordings: a streaming writer that appends
- * 16-bit PCM (mono, or 2-channel with caller on the left and agent on the right) and patches the RIFF and
- * data sizes when it is closed, so a crashed process still leaves a playable (if size-less) file.
+ * 16-bit PCM (mono, or 2-channel with caller on the left and agent on the right), rewrites the RIFF and
+ * data sizes after every chunk it writes and again on close, so a crashed process still leaves a well-formed
+ * file that is at most one buffer (about 1 s) short.
  */
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { ALAW_DECODE, ULAW_DECODE } from './codecs/g711.js';
@@ -369,10 +370,18 @@ export class WavWriter {
       if (this.error) return;
       try {
         await this.fh.write(chunk, 0, chunk.length, at);
+        // Keep the header true after every chunk, so a recording cut short by a crash is still well-formed.
+        await this.patchSizes(at + chunk.length - HEADER_BYTES);
       } catch (err) {
         this.error = err;
       }
     });
+  }
+
+  private async patchSizes(dataBytes: number): Promise<void> {
+    const h = wavHeader(dataBytes, this.channels, this.sampleRate);
+    await this.fh.write(h, 4, 4, 4); // RIFF size
+    await this.fh.write(h, 40, 4, 40); // data size
   }
 
   /** Flushes, writes the final sizes into the header and closes. Safe to call twice. */
@@ -381,11 +390,7 @@ export class WavWriter {
       this.flush();
       this.closing = this.chain.then(async () => {
         try {
-          if (!this.error) {
-            const h = wavHeader(this.dataBytes, this.channels, this.sampleRate);
-            await this.fh.write(h, 4, 4, 4); // RIFF size
-            await this.fh.write(h, 40, 4, 40); // data size
-          }
+          if (!this.error) await this.patchSizes(this.dataBytes);
         } finally {
           await this.fh.close();
         }

@@ -226,3 +226,21 @@ describe('writing', () => {
     expect(decodeWav(buf).channels[0]!.length).toBe(50);
   });
 });
+
+describe('WavWriter crash safety', () => {
+  it('the header already matches the data written before close', async () => {
+    const path = join(dir, 'partial.wav');
+    const w = await WavWriter.create(path, { bufferBytes: 1024 });
+    w.write(sine(8000, 440, 2000)); // 4000 bytes: three full 1024-byte chunks are flushed
+    // Let the queued writes land without closing (as if the process died now).
+    for (let i = 0; i < 200 && readFileSync(path).readUInt32LE(40) < 3 * 1024; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const file = readFileSync(path);
+    expect(file.length).toBe(44 + 3 * 1024);
+    expect(file.readUInt32LE(40)).toBe(3 * 1024);
+    expect(file.readUInt32LE(4)).toBe(36 + 3 * 1024);
+    await w.close();
+    expect(readFileSync(path).readUInt32LE(40)).toBe(4000);
+  });
+});

@@ -273,7 +273,7 @@ export function answerOffer(
       portCount: null,
       proto: m.proto,
       formats: [String(chosen.pt), ...(te ? [String(te.pt)] : [])],
-      connection: connectionOf(local.address),
+      connection: null, // the session-level c= covers it
       bandwidths: [],
       attributes: audioAttributes([chosen], te, ptime, direction, mux),
       other: [],
