@@ -27,6 +27,13 @@ export interface ServerConfig {
   seedDemo: boolean;
   /** Secret for stateless digest nonces; random per process unless set (then nonces survive a restart). */
   nonceSecret: string | null;
+  /**
+   * Digest challenge order, preferred first. Default MD5 alone: JsSIP (our browser softphone) reads
+   * only the first challenge and knows only MD5, and libre-based phones (baresip) fail the whole
+   * REGISTER when any challenge names an algorithm they lack. Set "SHA-256,MD5" when every device
+   * handles RFC 8760.
+   */
+  digestAlgorithms: ('MD5' | 'SHA-256')[];
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -68,5 +75,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     rtpPortMax: int(env, 'RTP_PORT_MAX', 29999),
     seedDemo: (env.SEED_DEMO ?? '1') !== '0',
     nonceSecret: env.SIP_NONCE_SECRET ?? null,
+    digestAlgorithms: parseAlgorithms(env.SIP_DIGEST_ALGORITHMS ?? 'MD5'),
   };
+}
+
+function parseAlgorithms(v: string): ('MD5' | 'SHA-256')[] {
+  const list = v.split(',').map((s) => s.trim().toUpperCase());
+  for (const a of list)
+    if (a !== 'MD5' && a !== 'SHA-256') throw new Error(`SIP_DIGEST_ALGORITHMS: unknown algorithm "${a}"`);
+  if (list.length === 0) throw new Error('SIP_DIGEST_ALGORITHMS must name at least one algorithm');
+  return list as ('MD5' | 'SHA-256')[];
 }

@@ -85,6 +85,7 @@ export async function createHotlineServer(
     realm: config.realm,
     secret: config.nonceSecret ?? randomBytes(32),
     clock: { now: () => Date.now() },
+    algorithms: config.digestAlgorithms,
   });
   const lookupHa1 = directory.devices.ha1Lookup(config.realm);
   const authenticator = new RequestAuthenticator(digest, lookupHa1, createLogger('sip-auth'));

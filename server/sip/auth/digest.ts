@@ -80,6 +80,12 @@ export interface DigestAuthenticatorOptions {
   nonceTtlMs?: number;
   /** Bound on the nonce → highest-nc table (replay protection memory). */
   maxTrackedNonces?: number;
+  /**
+   * Challenge order (RFC 8760 §2.4: preferred first). Default SHA-256 then MD5. Many deployed UAs
+   * (SIPp 3.6, baresip 1.0/libre 1.1, older desk phones) answer only the first challenge and give up
+   * when it is SHA-256, so a centre with such phones puts MD5 first (SIP_DIGEST_ALGORITHMS).
+   */
+  algorithms?: readonly DigestAlgorithm[];
 }
 
 interface Tracked {
@@ -99,6 +105,7 @@ export class DigestAuthenticator {
   private readonly clock: Pick<Clock, 'now'>;
   private readonly ttl: number;
   private readonly maxTracked: number;
+  private readonly algorithms: DigestAlgorithm[];
   /**
    * Random per instance and covered by the MAC. After a restart the nc table is empty, so a nonce from
    * the previous process could be replayed with an nc already used; marking such nonces stale forces
@@ -117,6 +124,7 @@ export class DigestAuthenticator {
     this.secret = Buffer.from(secret);
     this.clock = opts.clock;
     this.ttl = opts.nonceTtlMs ?? 5 * 60_000;
+    this.algorithms = opts.algorithms?.length ? [...opts.algorithms] : [...DIGEST_ALGORITHMS];
     this.maxTracked = Math.max(16, opts.maxTrackedNonces ?? 10_000);
   }
 
@@ -136,7 +144,7 @@ export class DigestAuthenticator {
    */
   challenge(stale = false): string[] {
     const nonce = this.newNonce();
-    return DIGEST_ALGORITHMS.map((algorithm) => {
+    return this.algorithms.map((algorithm) => {
       const p: Array<[string, string, 'quoted' | 'token']> = [
         ['realm', this.realm, 'quoted'],
         ['nonce', nonce, 'quoted'],

@@ -1,2 +1,3 @@
 export * from './digest.js';
 export * from './params.js';
+export * from './decide.js';
