@@ -1,14 +1,24 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { healthRoutes, type HealthInfo } from './routes/health.js';
+// --- auth / ACD (issue 5) ---
+import { authPlugin, type AuthService } from './auth/plugin.js';
+import { authRoutes } from './routes/auth.js';
 
 export interface HttpAppDeps {
   health: HealthInfo;
   logger?: boolean;
+  /** Web login; when given, every /api/ route except login and health requires a session. */
+  auth?: AuthService;
 }
 
 /** The HTTP side: one Fastify plugin per domain, JSON schemas as each route's contract. */
 export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 1024 * 1024 });
+  // --- auth / ACD (issue 5): first, so its deny-by-default hook covers every later route ---
+  if (deps.auth) {
+    await app.register(authPlugin, { auth: deps.auth });
+    await app.register(authRoutes, { auth: deps.auth });
+  }
   await app.register(healthRoutes, { health: deps.health });
   return app;
 }
