@@ -1,0 +1,17 @@
+export {
+  WorkingCalendar,
+  defaultCalendar,
+  DEFAULT_HOTLINE_HOURS,
+  checkBusinessHours,
+  dayNumber,
+  fromDayNumber,
+  isIsoDate,
+  shanghaiDate,
+  shanghaiMinuteOfDay,
+  type BusinessHours,
+  type HolidayData,
+  type HolidayRange,
+  type HolidayYear,
+  type IsoDate,
+  type TimeInterval,
+} from './calendar.js';
