@@ -8,7 +8,10 @@ import type { Clock } from '../util/clock.js';
 import { DialogLayer } from './dialogs/layer.js';
 import { SipRequest, type SipMessage } from './message/message.js';
 import type { Endpoint } from './message/types.js';
-import { createResponse } from './message/build.js';
+import { addVia, createResponse } from './message/build.js';
+import type { Dialog } from './dialogs/dialog.js';
+import type { ClientTransactionHandlers } from './transactions/base.js';
+import type { ClientTransaction } from './transactions/layer.js';
 import type { TimerConfig } from './transactions/timers.js';
 import { TransactionLayer } from './transactions/layer.js';
 import { TransportLayer, type TransportLayerOptions } from './transport/index.js';
@@ -32,6 +35,14 @@ export class SipStack {
   readonly dialogs: DialogLayer;
   readonly ua: UserAgentCore;
   readonly stats = { scannersDropped: 0, sendErrors: 0 };
+  /**
+   * The flow (transport, address, port, connection) each dialog's peer is reached on: the source of
+   * the request or response that created it. In-dialog requests follow the flow rather than resolving
+   * the Contact, because phones sit behind NAT and browsers have `.invalid` Contacts (RFC 5626 §5,
+   * RFC 7118 §5).
+   */
+  private readonly flows = new Map<string, Endpoint>();
+  private readonly connectionListeners = new Set<(remote: Endpoint) => void>();
   private closed = false;
 
   constructor(private readonly opts: SipStackOptions) {
@@ -41,6 +52,10 @@ export class SipStack {
       clock: opts.clock,
       log: log.child({ l: 'transport' }),
       onMessage: (msg) => this.receive(msg),
+      onConnectionClosed: (remote) => {
+        if (remote.connectionId) this.transactions.connectionLost(remote.connectionId);
+        for (const l of this.connectionListeners) l(remote);
+      },
     });
     this.transactions = new TransactionLayer({
       clock: opts.clock,
@@ -53,10 +68,20 @@ export class SipStack {
         /* A 2xx retransmission after the client transaction ended is absorbed by the dialog's ACK logic later. */
       },
       onStrayAck: (ack) => {
-        this.dialogs.receiveAck(ack);
+        const dialog = this.dialogs.receiveAck(ack);
+        if (dialog) this.ua.receiveAck(ack, dialog);
       },
     });
-    this.dialogs = new DialogLayer({ clock: opts.clock, log: log.child({ l: 'dialog' }), timers: opts.timers });
+    this.dialogs = new DialogLayer({
+      clock: opts.clock,
+      log: log.child({ l: 'dialog' }),
+      timers: opts.timers,
+      // §13.3.1.4: a 2xx never acknowledged ends the session with BYE.
+      sendRequest: (req, dialog) => {
+        this.sendInDialog(dialog, req);
+      },
+      onAckTimeout: (dialog) => this.ua.ackTimedOut(dialog),
+    });
     this.ua = new UserAgentCore({
       transactions: this.transactions,
       dialogs: this.dialogs,
@@ -71,6 +96,69 @@ export class SipStack {
 
   async listen(): Promise<void> {
     await this.transport.listen();
+  }
+
+  /** Records how a dialog's peer is reached (see `flows`). */
+  setFlow(dialog: Dialog, flow: Endpoint): void {
+    this.flows.set(dialog.key, flow);
+    const prev = dialog.onTerminated;
+    dialog.onTerminated = () => {
+      this.flows.delete(dialog.key);
+      prev?.();
+    };
+  }
+
+  flowOf(dialog: Dialog): Endpoint | undefined {
+    return this.flows.get(dialog.key);
+  }
+
+  /** Our Contact for a transport, e.g. `<sip:hotline@127.0.0.1:5060;transport=tcp>`. */
+  contactFor(transport: Endpoint['transport'], user = 'hotline'): string {
+    const via = this.transport.viaFor(transport);
+    const t = transport === 'UDP' ? '' : `;transport=${transport.toLowerCase()}`;
+    return `<sip:${user}@${via.host}${via.port ? `:${via.port}` : ''}${t}>`;
+  }
+
+  /**
+   * Sends a request that starts a client transaction towards `dest`: adds our Via (§8.1.1.7) for the
+   * destination's transport and Max-Forwards when missing.
+   */
+  sendRequest(req: SipRequest, dest: Endpoint, handlers: ClientTransactionHandlers = {}): ClientTransaction {
+    addVia(req, this.transport.viaFor(dest.transport === 'WSS' ? 'WSS' : dest.transport));
+    if (!req.headers.has('Max-Forwards')) req.headers.add('Max-Forwards', '70');
+    if (!req.headers.has('User-Agent')) req.headers.add('User-Agent', this.opts.serverName);
+    return this.transactions.sendRequest(req, dest, handlers);
+  }
+
+  /** An in-dialog request (BYE, re-INVITE, INFO, UPDATE, REFER ...) over the dialog's flow. */
+  sendInDialog(dialog: Dialog, req: SipRequest, handlers: ClientTransactionHandlers = {}): ClientTransaction | null {
+    const flow = this.flows.get(dialog.key);
+    if (!flow) {
+      this.opts.log.warn({ method: req.method }, 'no flow for dialog: request not sent');
+      return null;
+    }
+    return this.sendRequest(req, flow, {
+      ...handlers,
+      onFinal: (res) => {
+        dialog.receiveResponse(req, res);
+        handlers.onFinal?.(res);
+      },
+    });
+  }
+
+  /** §13.2.2.4: ACK for a 2xx is sent by the TU, statelessly, on the dialog's flow with a new branch. */
+  sendAck(dialog: Dialog, inviteSeq: number, body?: { contentType: string; body: Buffer }): void {
+    const flow = this.flows.get(dialog.key);
+    if (!flow) return;
+    const ack = dialog.createAck(inviteSeq, body);
+    addVia(ack, this.transport.viaFor(flow.transport));
+    this.transactions.sendStateless(ack, flow);
+  }
+
+  /** Told when a TCP/TLS/WS connection closes (registrations and calls on it are unreachable). */
+  onConnectionClosed(listener: (remote: Endpoint) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
   }
 
   attachWebSocket(server: http.Server, path = '/sip', secure = false): void {

@@ -39,8 +39,10 @@ export type MethodHandler = (request: IncomingRequest) => void | Promise<void>;
 /** Receives requests inside an existing dialog (BYE, re-INVITE, INFO, REFER, UPDATE ...). */
 export interface DialogUser {
   onRequest(request: IncomingRequest, dialog: Dialog): void | Promise<void>;
-  /** The INVITE this dialog's owner is answering was cancelled (§9.2): it must answer 487. */
-  onCancel?(invite: InviteServerTransaction): void;
+  /** The ACK for our 2xx arrived (§13.3.1.4): the session is confirmed. */
+  onAck?(ack: SipRequest, dialog: Dialog): void;
+  /** Our 2xx was never acknowledged; the dialog layer has sent BYE. */
+  onAckTimeout?(dialog: Dialog): void;
 }
 
 export interface UserAgentCoreOptions {
@@ -96,6 +98,17 @@ export class UserAgentCore {
 
   unbindDialog(dialog: Dialog): void {
     this.dialogUsers.delete(dialog.key);
+  }
+
+  /** Entry point for ACKs of 2xx responses (stray at the transaction layer, matched to a dialog). */
+  receiveAck(ack: SipRequest, dialog: Dialog): void {
+    const user = this.dialogUsers.get(dialog.key);
+    if (user?.onAck) guardListener('sip.ua.onAck', this.opts.log, () => user.onAck!(ack, dialog))();
+  }
+
+  ackTimedOut(dialog: Dialog): void {
+    const user = this.dialogUsers.get(dialog.key);
+    if (user?.onAckTimeout) guardListener('sip.ua.onAckTimeout', this.opts.log, () => user.onAckTimeout!(dialog))();
   }
 
   /** Called when the INVITE transaction `tx` is cancelled; the watcher must send 487 (§9.2). */
