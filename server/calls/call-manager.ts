@@ -1,0 +1,339 @@
+/**
+ * Call control: admitted INVITEs become calls. Built-in services answer themselves (9196 echo, 7000
+ * short test flow); extensions are rung back to back (every registered contact of the device, first
+ * answer wins) and bridged; access numbers go to the IVR through `accessHandler`.
+ */
+import type { Logger } from 'pino';
+import type { Binding } from '../sip/registrar/location.js';
+import type { Registrar } from '../sip/registrar/registrar.js';
+import { parseUri } from '../sip/message/grammar.js';
+import type { SipStack } from '../sip/stack.js';
+import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
+import { parseSdp } from '../media/sdp/sdp.js';
+import { classifyOffer } from '../media/sdp/offer-answer.js';
+import type { MediaEndpoint, MediaEngine } from '../media/engine/api.js';
+import type { Clock } from '../util/clock.js';
+import { maskPhone } from '../util/log.js';
+import type { Caller, CallTarget } from './admission.js';
+import { Call, CallEvent, CallState } from './call.js';
+import type { CdrStore, Disposition } from './cdr.js';
+import type { CallHandler } from './inbound.js';
+import { UacLeg, UasLeg, type EndReason } from './sip-leg.js';
+
+export interface AccessHandler {
+  /** Runs the IVR for a call to an access number; the call manager has created the call, not answered it. */
+  run(call: Call, ctx: CallContext): Promise<void>;
+}
+
+/** What services and the IVR may do with a call. */
+export interface CallContext {
+  readonly media: MediaEndpoint;
+  answer(): Promise<boolean>;
+  hangup(): void;
+  /** Rings a device (seat or station) and bridges it to the caller when it answers. */
+  connectToDevice(extension: string, opts?: { ringTimeoutMs?: number; displayName?: string }): Promise<ConnectResult>;
+}
+
+export type ConnectResult = 'answered' | 'no-answer' | 'busy' | 'unavailable' | 'failed' | 'caller-gone';
+
+export interface CallManagerOptions {
+  stack: SipStack;
+  engine: MediaEngine;
+  registrar: Registrar;
+  cdr: CdrStore;
+  clock: Clock;
+  log: Logger;
+  realm: string;
+  /** Prompt played by the 7000 test flow (about 1 s). */
+  testPromptFile: string;
+  accessHandler?: AccessHandler;
+  /** Default ring time for extensions before 480. */
+  ringTimeoutMs?: number;
+}
+
+export interface LiveCallInfo {
+  id: string;
+  state: CallState;
+  caller: string;
+  dialled: string;
+  ivrPath: string;
+  queue: string | null;
+  startedAt: number;
+  answeredAt: number | null;
+  waitingSeconds: number | null;
+}
+
+let seq = 0;
+
+export class CallManager implements CallHandler {
+  readonly calls = new Map<string, Call>();
+  readonly stats = { started: 0, ended: 0, failed: 0 };
+  private closed = false;
+
+  constructor(private readonly o: CallManagerOptions) {}
+
+  async offer(request: IncomingRequest, caller: Caller, target: CallTarget): Promise<void> {
+    if (this.closed) {
+      request.reply(503, { headers: [['Retry-After', '5']] });
+      return;
+    }
+    const offerSdp = request.req.body.length > 0 ? request.req.body.toString('utf8') : null;
+    let media: MediaEndpoint;
+    try {
+      media = await this.endpointFor(offerSdp, `in:${target.kind}`);
+    } catch (err) {
+      this.o.log.warn({ err }, 'no media endpoint for the call');
+      request.reply(err instanceof UnsupportedOfferError ? 488 : 503);
+      return;
+    }
+    const leg = new UasLeg(this.o.stack, this.o.clock, this.o.log, media, request);
+    const callerNumber = caller.kind === 'device' ? caller.device.extension : (request.req.from.uri.user ?? 'anonymous');
+    const dialled = request.req.uri.user ?? '';
+    const call = new Call(`c${Date.now().toString(36)}${(seq++).toString(36)}`, leg, caller, callerNumber, dialled, target);
+    this.calls.set(call.id, call);
+    this.stats.started++;
+    this.o.cdr.insert({
+      id: call.id,
+      sipCallId: request.req.callId,
+      direction: caller.kind === 'trunk' ? 'inbound' : 'internal',
+      caller: callerNumber,
+      callerKind: caller.kind,
+      dialled,
+      target: target.kind === 'device' ? target.device.extension : target.number,
+      startedAt: call.startedAt,
+      answeredAt: null,
+      endedAt: null,
+      hangupBy: null,
+      disposition: 'live',
+      ivrPath: null,
+      queue: null,
+      legs: [leg.id],
+      recordingFile: null,
+    });
+    leg.once('ended', (reason) => {
+      if (!call.isEnded) call.hangupBy = reason.by === 'remote' ? 'caller' : 'system';
+      void this.end(call);
+    });
+    leg.once('answered', () => {
+      call.answeredAt ??= Date.now();
+    });
+    this.o.log.info(
+      { call: call.id, caller: caller.kind === 'trunk' ? maskPhone(callerNumber) : callerNumber, target: target.kind },
+      'call started',
+    );
+    try {
+      await this.route(call, media);
+    } catch (err) {
+      this.o.log.error({ err, call: call.id }, 'call routing failed');
+      this.stats.failed++;
+      leg.hangup(500);
+    }
+  }
+
+  private async route(call: Call, media: MediaEndpoint): Promise<void> {
+    const ctx = this.context(call, media);
+    const t = call.target;
+    if (t.kind === 'service' && t.number === '9196') {
+      if (!(await ctx.answer())) return;
+      call.move(CallEvent.Answered);
+      media.echo(200);
+      return;
+    }
+    if (t.kind === 'service' && t.number === '7000') {
+      if (!(await ctx.answer())) return;
+      call.move(CallEvent.Answered);
+      const prompt = await this.o.engine.loadPrompt(this.o.testPromptFile);
+      await media.play([prompt]);
+      ctx.hangup();
+      return;
+    }
+    if (t.kind === 'device') {
+      const r = await ctx.connectToDevice(t.device.extension);
+      if (r !== 'answered' && !call.inbound.isEnded) {
+        call.inbound.hangup(r === 'busy' ? 486 : r === 'no-answer' ? 480 : r === 'unavailable' ? 480 : 500);
+      }
+      return;
+    }
+    if (t.kind === 'access' && this.o.accessHandler) {
+      await this.o.accessHandler.run(call, ctx);
+      return;
+    }
+    // Outbound calls through trunks are not offered yet.
+    call.inbound.hangup(t.kind === 'external' ? 503 : 480);
+  }
+
+  private context(call: Call, media: MediaEndpoint): CallContext {
+    return {
+      media,
+      answer: () => call.inbound.answer(),
+      hangup: () => {
+        call.hangupBy ??= 'system';
+        call.inbound.hangup();
+      },
+      connectToDevice: (ext, opts) => this.connectToDevice(call, media, ext, opts),
+    };
+  }
+
+  /**
+   * Rings every live binding of `extension` in parallel (forking, §16.6 style, but as a B2BUA) and
+   * bridges the first to answer with the caller; the others are cancelled.
+   */
+  async connectToDevice(
+    call: Call,
+    callerMedia: MediaEndpoint,
+    extension: string,
+    opts: { ringTimeoutMs?: number; displayName?: string } = {},
+  ): Promise<ConnectResult> {
+    const bindings = this.o.registrar.lookup(extension).filter((b) => b.source !== null);
+    if (bindings.length === 0) return 'unavailable';
+    if (call.inbound.isEnded) return 'caller-gone';
+    call.move(CallEvent.Ring);
+    const legs: UacLeg[] = [];
+    for (const b of bindings) {
+      const media = await this.endpointForDevice(b, `out:${extension}`);
+      const leg = new UacLeg(this.o.stack, this.o.clock, this.o.log, media, {
+        flow: b.source!,
+        requestUri: parseUri(b.contact),
+        to: `<sip:${extension}@${this.o.realm}>`,
+        from: {
+          user: call.caller.kind === 'device' ? call.callerNumber : call.callerNumber.replace(/[^0-9+*#]/g, '') || 'anonymous',
+          displayName: opts.displayName,
+        },
+      });
+      legs.push(leg);
+      call.outbound.add(leg);
+    }
+    const ringTimeout = opts.ringTimeoutMs ?? this.o.ringTimeoutMs ?? 30_000;
+
+    return new Promise<ConnectResult>((resolve) => {
+      let done = false;
+      let winnerLeg: UacLeg | null = null;
+      const failures: EndReason[] = [];
+      const timer = this.o.clock.setTimeout(() => finish('no-answer'), ringTimeout);
+      const onCallerGone = () => finish('caller-gone');
+      call.inbound.once('ended', onCallerGone);
+      const finish = (r: ConnectResult, winner?: UacLeg) => {
+        if (done) return;
+        done = true;
+        winnerLeg = winner ?? null;
+        this.o.clock.clearTimeout(timer);
+        call.inbound.off('ended', onCallerGone);
+        for (const l of legs) if (l !== winner) l.hangup();
+        resolve(r);
+      };
+      for (const leg of legs) {
+        leg.on('ringing', () => {
+          if (!done) call.inbound.ring();
+        });
+        leg.once('answered', () => {
+          if (done) {
+            leg.hangup();
+            return;
+          }
+          void (async () => {
+            const ok = await call.inbound.answer();
+            if (!ok) {
+              leg.hangup();
+              finish('caller-gone');
+              return;
+            }
+            const bridge = await this.o.engine.bridge(callerMedia, leg.media as MediaEndpoint);
+            call.onEnd(() => bridge.close());
+            call.move(CallEvent.Connect);
+            finish('answered', leg);
+          })().catch((err: unknown) => {
+            this.o.log.error({ err }, 'connecting the answered leg failed');
+            finish('failed');
+          });
+        });
+        leg.once('ended', (reason) => {
+          call.outbound.delete(leg);
+          if (done) {
+            if (leg === winnerLeg && !call.isEnded) {
+              // The callee (agent, extension) hung up a connected call.
+              call.hangupBy ??= 'callee';
+              call.inbound.hangup();
+            }
+            return;
+          }
+          failures.push(reason);
+          if (failures.length === legs.length) {
+            const busy = failures.some((f) => f.status === 486 || f.status === 600);
+            finish(busy ? 'busy' : failures.every((f) => f.status === 480 || f.status === 408) ? 'no-answer' : 'failed');
+          }
+        });
+        void leg.start().catch((err: unknown) => {
+          this.o.log.warn({ err }, 'INVITE to device failed');
+          leg.hangup();
+        });
+      }
+    });
+  }
+
+  private async endpointFor(offerSdp: string | null, label: string): Promise<MediaEndpoint> {
+    const kind = offerSdp ? classifyOffer(parseSdp(offerSdp)) : 'rtp';
+    if (kind === 'srtp-sdes') throw new UnsupportedOfferError('SDES-SRTP is not offered');
+    if (kind === 'webrtc') return this.o.engine.createEndpoint('webrtc', { label });
+    return this.o.engine.createRtpEndpoint({ label });
+  }
+
+  /** Browsers registered over WebSocket get a WebRTC offer; phones get plain RTP. */
+  private endpointForDevice(b: Binding, label: string): Promise<MediaEndpoint> {
+    const t = b.source?.transport;
+    if (t === 'WS' || t === 'WSS') return this.o.engine.createEndpoint('webrtc', { label });
+    return this.o.engine.createRtpEndpoint({ label });
+  }
+
+  private async end(call: Call): Promise<void> {
+    if (call.isEnded) return;
+    call.move(CallEvent.End);
+    call.endedAt = Date.now();
+    for (const l of call.legs) l.hangup();
+    await call.runCleanups();
+    this.calls.delete(call.id);
+    this.stats.ended++;
+    this.o.cdr.update(call.id, {
+      answeredAt: call.answeredAt,
+      endedAt: call.endedAt,
+      hangupBy: call.hangupBy,
+      disposition: dispositionOf(call),
+      ivrPath: call.ivrPath.join('>') || null,
+      queue: call.queue,
+    });
+  }
+
+  list(now = Date.now()): LiveCallInfo[] {
+    return [...this.calls.values()].map((c) => ({
+      id: c.id,
+      state: c.state,
+      caller: c.caller.kind === 'trunk' ? maskPhone(c.callerNumber) : c.callerNumber,
+      dialled: c.dialled,
+      ivrPath: c.ivrPath.join('>'),
+      queue: c.queue,
+      startedAt: c.startedAt,
+      answeredAt: c.answeredAt,
+      waitingSeconds: c.queuedAt !== null && c.state === CallState.Queued ? Math.round((now - c.queuedAt) / 1000) : null,
+    }));
+  }
+
+  /** Ends every call (graceful shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const c of [...this.calls.values()]) {
+      c.hangupBy ??= 'system';
+      for (const l of c.legs) l.hangup(503);
+    }
+  }
+}
+
+function dispositionOf(call: Call): Disposition {
+  if (call.answeredAt !== null) return 'answered';
+  const r = call.inbound.endReason;
+  if (r?.cause === 'cancel') return 'cancelled';
+  if (r && r.by === 'local' && r.status === 486) return 'busy';
+  if (r && r.by === 'local' && (r.status === 480 || r.status === 408)) return 'no-answer';
+  if (r && r.by === 'local' && r.cause === 'rejected') return 'rejected';
+  return 'failed';
+}
+
+export class UnsupportedOfferError extends Error {}
