@@ -1,0 +1,10 @@
+export * from './areas.js';
+export * from './categories.js';
+export * from './credit-code.js';
+export * from './deadlines.js';
+export * from './errors.js';
+export * from './model.js';
+export * from './number.js';
+export * from './repository.js';
+export { caseMigrations } from './schema.js';
+export * from './workflow.js';

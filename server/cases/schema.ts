@@ -1,0 +1,163 @@
+import type { Migration } from '../storage/database.js';
+
+/** Tables of the cases domain. Append new migrations; never edit a shipped one. */
+export const caseMigrations: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'cases, units, links, contacts, audit, holdings, shares, full-text index',
+    up: `
+      CREATE TABLE org_units (
+        id         INTEGER PRIMARY KEY,
+        code       TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('center', 'bureau', 'station', 'other')),
+        area       TEXT NOT NULL DEFAULT '',
+        enabled    INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+        created_at TEXT NOT NULL
+      );
+
+      CREATE TABLE case_number_seq (
+        day  TEXT PRIMARY KEY,
+        last INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE cases (
+        id                     INTEGER PRIMARY KEY,
+        number                 TEXT NOT NULL UNIQUE CHECK (number GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]'),
+        type                   TEXT NOT NULL CHECK (type IN ('complaint', 'report', 'consultation', 'suggestion')),
+        status                 TEXT NOT NULL,
+        version                INTEGER NOT NULL DEFAULT 1,
+        consumer_name          TEXT NOT NULL DEFAULT '',
+        consumer_phone         TEXT NOT NULL DEFAULT '',
+        consumer_address       TEXT NOT NULL DEFAULT '',
+        respondent_name        TEXT NOT NULL DEFAULT '',
+        respondent_credit_code TEXT NOT NULL DEFAULT '',
+        respondent_address     TEXT NOT NULL DEFAULT '',
+        respondent_area        TEXT NOT NULL DEFAULT '',
+        area                   TEXT NOT NULL DEFAULT '',
+        category               TEXT NOT NULL DEFAULT '',
+        problem_type           TEXT NOT NULL DEFAULT '',
+        amount_fen             INTEGER,
+        request                TEXT NOT NULL DEFAULT '',
+        description            TEXT NOT NULL DEFAULT '',
+        reply                  TEXT NOT NULL DEFAULT '',
+        complaint_to_case      INTEGER NOT NULL DEFAULT 0 CHECK (complaint_to_case IN (0, 1)),
+        channel                TEXT NOT NULL DEFAULT 'phone',
+        queue                  TEXT NOT NULL DEFAULT '',
+        agent_id               INTEGER,
+        ivr_path               TEXT NOT NULL DEFAULT '',
+        parent_id              INTEGER REFERENCES cases(id),
+        unit_id                INTEGER REFERENCES org_units(id),
+        held_since             TEXT,
+        status_reason          TEXT NOT NULL DEFAULT '',
+        received_date          TEXT NOT NULL,
+        accepted_date          TEXT,
+        closed_at              TEXT,
+        due_kind               TEXT,
+        due_date               TEXT,
+        satisfaction           INTEGER CHECK (satisfaction BETWEEN 1 AND 5),
+        follow_up_note         TEXT,
+        follow_up_at           TEXT,
+        created_by             INTEGER,
+        created_at             TEXT NOT NULL,
+        updated_at             TEXT NOT NULL
+      );
+      CREATE INDEX cases_phone      ON cases(consumer_phone, created_at);
+      CREATE INDEX cases_status     ON cases(status, created_at);
+      CREATE INDEX cases_due        ON cases(due_date) WHERE due_date IS NOT NULL;
+      CREATE INDEX cases_agent      ON cases(agent_id, created_at);
+      CREATE INDEX cases_queue      ON cases(queue, created_at);
+      CREATE INDEX cases_area       ON cases(area, created_at);
+      CREATE INDEX cases_category   ON cases(category, created_at);
+      CREATE INDEX cases_unit       ON cases(unit_id, held_since) WHERE unit_id IS NOT NULL;
+      CREATE INDEX cases_created    ON cases(created_at);
+      CREATE INDEX cases_respondent ON cases(respondent_name);
+      CREATE INDEX cases_credit     ON cases(respondent_credit_code) WHERE respondent_credit_code <> '';
+      CREATE INDEX cases_parent     ON cases(parent_id) WHERE parent_id IS NOT NULL;
+
+      -- Trigram index (SQLite ≥ 3.34) works for Chinese without a word segmenter; queries of 3+ characters.
+      CREATE VIRTUAL TABLE cases_fts USING fts5(
+        respondent_name, description, content='cases', content_rowid='id', tokenize='trigram'
+      );
+      CREATE TRIGGER cases_fts_ai AFTER INSERT ON cases BEGIN
+        INSERT INTO cases_fts(rowid, respondent_name, description) VALUES (new.id, new.respondent_name, new.description);
+      END;
+      CREATE TRIGGER cases_fts_ad AFTER DELETE ON cases BEGIN
+        INSERT INTO cases_fts(cases_fts, rowid, respondent_name, description)
+          VALUES ('delete', old.id, old.respondent_name, old.description);
+      END;
+      CREATE TRIGGER cases_fts_au AFTER UPDATE OF respondent_name, description ON cases BEGIN
+        INSERT INTO cases_fts(cases_fts, rowid, respondent_name, description)
+          VALUES ('delete', old.id, old.respondent_name, old.description);
+        INSERT INTO cases_fts(rowid, respondent_name, description) VALUES (new.id, new.respondent_name, new.description);
+      END;
+
+      CREATE TABLE case_links (
+        id         INTEGER PRIMARY KEY,
+        case_id    INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL CHECK (kind IN ('call', 'recording', 'voicemail', 'attachment')),
+        ref        TEXT NOT NULL,
+        note       TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        UNIQUE (case_id, kind, ref)
+      );
+      CREATE INDEX case_links_ref ON case_links(kind, ref);
+
+      -- Every offered call, whether or not it became a case: the screen pop's call history.
+      CREATE TABLE case_contacts (
+        id            INTEGER PRIMARY KEY,
+        call_id       TEXT NOT NULL UNIQUE,
+        caller_number TEXT NOT NULL,
+        at            TEXT NOT NULL,
+        queue         TEXT NOT NULL DEFAULT '',
+        ivr_path      TEXT NOT NULL DEFAULT '',
+        agent_id      INTEGER,
+        case_id       INTEGER REFERENCES cases(id)
+      );
+      CREATE INDEX case_contacts_caller ON case_contacts(caller_number, at);
+
+      CREATE TABLE case_audit (
+        id       INTEGER PRIMARY KEY,
+        case_id  INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+        version  INTEGER NOT NULL,
+        at       TEXT NOT NULL,
+        actor_id INTEGER,
+        action   TEXT NOT NULL,
+        changes  TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX case_audit_case ON case_audit(case_id, version);
+
+      -- 督办: which unit holds a case, since when; the open row has until = NULL.
+      CREATE TABLE case_holdings (
+        id       INTEGER PRIMARY KEY,
+        case_id  INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+        unit_id  INTEGER NOT NULL REFERENCES org_units(id),
+        since    TEXT NOT NULL,
+        until    TEXT,
+        by_user  INTEGER,
+        note     TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX case_holdings_case ON case_holdings(case_id, since);
+      CREATE UNIQUE INDEX case_holdings_open ON case_holdings(case_id) WHERE until IS NULL;
+
+      CREATE TABLE case_urges (
+        id       INTEGER PRIMARY KEY,
+        case_id  INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+        unit_id  INTEGER REFERENCES org_units(id),
+        at       TEXT NOT NULL,
+        by_user  INTEGER,
+        note     TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX case_urges_case ON case_urges(case_id);
+
+      -- Merchant web users a case is shared with (维权站 mediation).
+      CREATE TABLE case_shares (
+        case_id    INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+        user_id    INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (case_id, user_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX case_shares_user ON case_shares(user_id, case_id);
+    `,
+  },
+];
