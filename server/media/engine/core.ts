@@ -1,0 +1,1246 @@
+/**
+ * The media engine proper: synchronous, single-threaded, driven by packets (receive) and by ONE media clock
+ * (send). It runs wherever index.ts puts it (this thread or a worker); it talks to the outside only through
+ * `handle(cmd, args)` and the `emit` callback, both plain data.
+ *
+ * One clock: the tick source fires every 20/phases ms; each endpoint, conference and recording belongs to one
+ * phase (round-robin), so the sends of the 20 ms frame are spread over `phases` smaller bursts instead of one
+ * big one, and a receive never waits behind all sends at once.
+ *
+ * Output priority of an endpoint, highest first: DTMF being sent > player > echo > bridge relay / conference.
+ * Bridged audio is relayed as it arrives (no clock, no decode when the codecs match); everything generated
+ * (prompts, tones, conference mixes, echo) leaves on the endpoint's or conference's tick. One
+ * RtpStreamRewriter per endpoint keeps SSRC/seq/timestamp continuous across all of these sources.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  ALAW_DECODE,
+  ALAW_TO_ULAW,
+  ULAW_DECODE,
+  ULAW_TO_ALAW,
+  encodeAlaw,
+  encodeUlaw,
+  type G711Name,
+} from '../codecs/g711.js';
+import { DtmfReceiver, planDtmfPackets } from '../dtmf/rfc4733.js';
+import { GoertzelDtmfDetector } from '../dtmf/goertzel.js';
+import { parseDtmfInfo } from '../dtmf/dtmf-relay.js';
+import { AudioMixer } from '../mixer/mixer.js';
+import { RtpPacketView, RtpParseStatus, isRtcpPacket } from '../rtp/packet.js';
+import {
+  RtpReceiverStats,
+  buildReceiverReport,
+  buildSdesCname,
+  buildSenderReport,
+  ntpFromUnixMs,
+  ntpMiddle,
+  parseRtcp,
+  roundTripSeconds,
+  type ReportBlock,
+} from '../rtp/rtcp.js';
+import { RtpStreamRewriter } from '../rtp/rewriter.js';
+import { LocalSdpSession, answerOffer, createOffer, processAnswer, type NegotiatedAudio } from '../sdp/offer-answer.js';
+import { parseSdp, serializeSdp, type Direction, type SessionDescription } from '../sdp/sdp.js';
+import { WavWriter } from '../wav.js';
+import type { Clock } from '../../util/clock.js';
+import type {
+  ConferenceMemberInfo,
+  DtmfVia,
+  EndpointStats,
+  EngineStats,
+  MediaEngineOptions,
+  NegotiatedMedia,
+  PlayItem,
+  PlayOptions,
+  PlayResult,
+  RecordOptions,
+  RecordingResult,
+} from './api.js';
+import { SampleFifo } from './fifo.js';
+import { RtpPortPool, type PortPair } from './ports.js';
+import { PromptStore, silence, tone, type EncodedAudio } from './prompts.js';
+import type { TickSource } from './ticker.js';
+
+export const FRAME_MS = 20;
+export const FRAME = 160;
+/** A new source address replaces the latched one only after the latched one fell silent this long (RTP bleed). */
+export const RELATCH_QUIET_MS = 250;
+const DTMF_GAP_FRAMES = 3;
+const ECHO_MAX_FRAMES = 100;
+
+export type CoreEvent =
+  | { type: 'dtmf'; ep: string; digit: string; via: DtmfVia }
+  | { type: 'rtp-timeout'; ep: string }
+  | { type: 'closed'; ep: string }
+  /** A packet for an external (e.g. WebRTC) endpoint's transport. */
+  | { type: 'xpkt'; ep: string; buf: Buffer };
+
+export interface CoreEnv {
+  clock: Clock;
+  ticks: TickSource;
+  emit(e: CoreEvent): void;
+  log: Logger;
+  thread: 'worker' | 'inline';
+}
+
+const DTMF_FREQS: Record<string, [number, number]> = {};
+{
+  const rows = [697, 770, 852, 941];
+  const cols = [1209, 1336, 1477, 1633];
+  const keys = ['123A', '456B', '789C', '*0#D'];
+  keys.forEach((r, i) => [...r].forEach((k, j) => (DTMF_FREQS[k] = [rows[i]!, cols[j]!])));
+}
+
+class EngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+function settle<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Pre-encoded segments played frame by frame; one object per play() call (its identity is the source key). */
+class Player {
+  private seg = 0;
+  private off = 0;
+  done = false;
+  private readonly result = settle<PlayResult>();
+  readonly promise = this.result.promise;
+
+  constructor(
+    private readonly segs: EncodedAudio[],
+    readonly loop: boolean,
+    readonly bargeIn: boolean,
+  ) {
+    if (segs.every((s) => s.samples === 0)) this.done = true;
+  }
+
+  /** Next 160 bytes in `codec` (a view into the prompt when possible, else `scratch`); null when finished. */
+  next(codec: G711Name, scratch: Uint8Array): Uint8Array | null {
+    if (this.done) return null;
+    let filled = 0;
+    let view: Uint8Array | null = null;
+    while (filled < FRAME) {
+      const s = this.segs[this.seg];
+      if (!s) {
+        if (this.loop) {
+          this.seg = 0;
+          this.off = 0;
+          continue;
+        }
+        this.done = true;
+        break;
+      }
+      const data = codec === 'PCMU' ? s.pcmu : s.pcma;
+      const take = Math.min(FRAME - filled, data.length - this.off);
+      if (take > 0) {
+        if (filled === 0 && take === FRAME) view = data.subarray(this.off, this.off + FRAME);
+        else scratch.set(data.subarray(this.off, this.off + take), filled);
+        filled += take;
+        this.off += take;
+      }
+      if (this.off >= data.length) {
+        this.seg++;
+        this.off = 0;
+      }
+    }
+    if (filled === 0) return null;
+    if (view) return view;
+    if (filled < FRAME) scratch.fill(codec === 'PCMU' ? 0xff : 0xd5, filled, FRAME);
+    return scratch;
+  }
+
+  finish(r: PlayResult): void {
+    this.done = true;
+    this.result.resolve(r);
+  }
+}
+
+type DtmfOut =
+  | { t: 'te'; key: object; payload: Uint8Array; seq: number; ts: number }
+  | { t: 'audio'; key: object; payload: Uint8Array }
+  | { t: 'gap' }
+  | { t: 'done'; resolve: () => void };
+
+class Endpoint {
+  readonly ssrc = randomBytes(4).readUInt32BE(0);
+  readonly cname = `media-${randomBytes(6).toString('hex')}`;
+  readonly rewriter: RtpStreamRewriter;
+  readonly sdp: LocalSdpSession;
+  phase = 0;
+  closed = false;
+  neg: NegotiatedMedia | null = null;
+  direction: Direction = 'sendrecv';
+  sdpAddr: string | null = null;
+  sdpPort = 0;
+  sdpRtcpPort = 0;
+  rtcpMux = false;
+  lastOffer: SessionDescription | null = null;
+  // Symmetric RTP (latching).
+  latchAddr: string | null = null;
+  latchPort = 0;
+  rtcpAddr: string | null = null;
+  rtcpPort = 0;
+  lastRxAt = 0;
+  timeoutFired = false;
+  relatches = 0;
+  // Receive side, per source.
+  rxStats = new RtpReceiverStats(8000, 1);
+  readonly dtmfRx = new DtmfReceiver();
+  inband: GoertzelDtmfDetector | null = null;
+  readonly rxTaps: SampleFifo[] = [];
+  readonly txTaps: SampleFifo[] = [];
+  rxPackets = 0;
+  rxBytes = 0;
+  /** SSRC of the last packet of the latched source (stats are per 5-tuple; the report block names an SSRC). */
+  remoteSsrc = 0;
+  dropped = 0;
+  // Send side.
+  txPackets = 0;
+  txOctets = 0;
+  lastTxTs = 0;
+  lastTxAt = 0;
+  private genSeq = 0;
+  private genTs = 0;
+  remoteLost: number | null = null;
+  remoteJitterMs: number | null = null;
+  rttMs: number | null = null;
+  rtcpSent = 0;
+  rtcpReceived = 0;
+  nextRtcpAt = 0;
+  // What we send.
+  player: Player | null = null;
+  echoDelayMs = -1;
+  echoQ: { at: number; pt: number; data: Uint8Array }[] = [];
+  readonly dtmfOut: DtmfOut[] = [];
+  peer: Endpoint | null = null;
+  bridge: BridgeState | null = null;
+  conf: ConferenceState | null = null;
+  readonly scratch = new Uint8Array(FRAME);
+  readonly pcm = new Int16Array(2048);
+
+  constructor(
+    readonly id: string,
+    readonly kind: string,
+    readonly label: string | undefined,
+    readonly pair: PortPair | null,
+    advertise: string,
+  ) {
+    this.rewriter = new RtpStreamRewriter({
+      ssrc: this.ssrc,
+      initialSeq: randomBytes(2).readUInt16BE(0),
+      initialTimestamp: randomBytes(4).readUInt32BE(0),
+    });
+    this.sdp = new LocalSdpSession(advertise);
+  }
+
+  get codec(): G711Name | null {
+    return this.neg?.codec ?? null;
+  }
+
+  /** Something overrides bridged/conference audio right now. */
+  busy(): boolean {
+    return this.dtmfOut.length > 0 || (this.player !== null && !this.player.done);
+  }
+
+  canSend(): boolean {
+    return (
+      this.neg !== null && !this.neg.remoteHold && (this.direction === 'sendrecv' || this.direction === 'sendonly')
+    );
+  }
+
+  expectsRx(): boolean {
+    return this.neg !== null && (this.direction === 'sendrecv' || this.direction === 'recvonly');
+  }
+
+  nextGen(): void {
+    this.genSeq = (this.genSeq + 1) & 0xffff;
+    this.genTs = (this.genTs + FRAME) >>> 0;
+  }
+  get gSeq(): number {
+    return this.genSeq;
+  }
+  get gTs(): number {
+    return this.genTs;
+  }
+}
+
+class BridgeState {
+  constructor(
+    readonly id: string,
+    readonly a: Endpoint,
+    readonly b: Endpoint,
+  ) {}
+}
+
+class ConferenceState {
+  readonly mixer = new AudioMixer(FRAME);
+  readonly members = new Map<
+    string,
+    { ep: Endpoint; fifo: SampleFifo; whisperTo: string | null; muted: boolean; listenOnly: boolean }
+  >();
+  /** Members fading out: their input still feeds this one last frame, they get no more output. */
+  readonly leaving = new Map<string, SampleFifo>();
+  readonly order: string[] = [];
+  readonly pcm = new Int16Array(FRAME);
+  readonly enc = new Uint8Array(FRAME);
+  phase = 0;
+  constructor(readonly id: string) {}
+}
+
+class RecordingState {
+  readonly l = new Int16Array(FRAME);
+  readonly r = new Int16Array(FRAME);
+  frames = 0;
+  phase = 0;
+  error: string | null = null;
+  result: Promise<RecordingResult> | null = null;
+  constructor(
+    readonly id: string,
+    readonly file: string,
+    readonly mode: 'mono' | 'stereo',
+    readonly writer: WavWriter,
+    readonly left: SampleFifo,
+    readonly right: SampleFifo,
+    /** Removes the taps from their endpoints. */
+    readonly detach: () => void,
+  ) {}
+}
+
+export class EngineCore {
+  private readonly pool: RtpPortPool;
+  private readonly advertise: string;
+  private readonly codecs: ('PCMU' | 'PCMA')[];
+  private readonly rtpTimeoutMs: number;
+  private readonly rtcpIntervalMs: number;
+  readonly phases: number;
+  private readonly tickMs: number;
+  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly bridges = new Map<string, BridgeState>();
+  private readonly conferences = new Map<string, ConferenceState>();
+  private readonly recordings = new Map<string, RecordingState>();
+  private readonly prompts = new PromptStore();
+  private readonly view = new RtpPacketView();
+  private nextId = 1;
+  private rr = 0;
+  private tickCount = 0;
+  private t0 = -1;
+  private readonly late = new Float64Array(1024);
+  private lateN = 0;
+  private overruns = 0;
+  private rxTotal = 0;
+  private txTotal = 0;
+  private droppedTotal = 0;
+  private recorderErrors = 0;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    opts: MediaEngineOptions,
+    private readonly env: CoreEnv,
+  ) {
+    const bind = opts.bindAddress ?? '0.0.0.0';
+    this.advertise = opts.advertiseAddress ?? (bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind);
+    this.pool = new RtpPortPool(opts.portMin ?? 20000, opts.portMax ?? 29999, bind);
+    this.codecs = opts.codecs ?? ['PCMU', 'PCMA'];
+    this.rtpTimeoutMs = opts.rtpTimeoutMs ?? 30_000;
+    this.rtcpIntervalMs = opts.rtcpIntervalMs ?? 5000;
+    this.phases = Math.max(1, Math.min(20, Math.floor(opts.phases ?? 4)));
+    this.tickMs = FRAME_MS / this.phases;
+    env.ticks.start(() => this.tick());
+  }
+
+  private id(prefix: string): string {
+    return `${prefix}${this.nextId++}`;
+  }
+
+  private nextPhase(): number {
+    return this.rr++ % this.phases;
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  /** Dispatches one command of the async API. Values and errors are plain data (they may cross a thread). */
+  handle(cmd: string, a: unknown[]): unknown {
+    if (this.closed && cmd !== 'close' && cmd !== 'stats') throw new EngineError('media engine is closed');
+    switch (cmd) {
+      case 'createEndpoint':
+        return this.createEndpoint(a[0] as string, a[1] as { label?: string; inbandDtmf?: boolean });
+      case 'answer':
+        return this.answer(this.ep(a[0]), a[1] as string);
+      case 'createOffer':
+        return this.createOffer(this.ep(a[0]), a[1] as { direction?: Direction } | undefined);
+      case 'applyAnswer':
+        return this.applyAnswer(this.ep(a[0]), a[1] as string);
+      case 'setNegotiated':
+        return this.setNegotiated(this.ep(a[0]), a[1] as NegotiatedMedia);
+      case 'play':
+        return this.play(this.ep(a[0]), a[1] as PlayItem[], (a[2] ?? {}) as PlayOptions);
+      case 'stopPlayback':
+        return this.stopPlayback(this.ep(a[0]), 'stopped');
+      case 'echo':
+        return this.echo(this.ep(a[0]), a[1] as number | undefined);
+      case 'stopEcho':
+        return this.stopEcho(this.ep(a[0]));
+      case 'sendDtmf':
+        return this.sendDtmf(this.ep(a[0]), a[1] as string, (a[2] ?? {}) as { durationMs?: number });
+      case 'infoDtmf':
+        return this.infoDtmf(this.ep(a[0]), a[1] as string, a[2] as string | undefined);
+      case 'setInband':
+        return this.setInband(this.ep(a[0]), a[1] as boolean);
+      case 'epStats':
+        return this.epStats(this.ep(a[0]));
+      case 'closeEndpoint':
+        return this.closeEndpoint(a[0] as string);
+      case 'bridge':
+        return this.bridge(this.ep(a[0]), this.ep(a[1]));
+      case 'closeBridge':
+        return this.closeBridge(a[0] as string);
+      case 'createConference':
+        return this.createConference();
+      case 'confJoin':
+        return this.confJoin(this.conf(a[0]), this.ep(a[1]), (a[2] ?? {}) as { muted?: boolean; listenOnly?: boolean });
+      case 'confLeave':
+        return this.confLeave(this.conf(a[0]), a[1] as string);
+      case 'confMute':
+        return this.confSet(this.conf(a[0]), a[1] as string, 'muted', a[2] as boolean);
+      case 'confListenOnly':
+        return this.confSet(this.conf(a[0]), a[1] as string, 'listenOnly', a[2] as boolean);
+      case 'confWhisper':
+        return this.confWhisper(this.conf(a[0]), a[1] as string, a[2] as string | null);
+      case 'confMembers':
+        return this.confMembers(this.conf(a[0]));
+      case 'closeConference':
+        return this.closeConference(a[0] as string);
+      case 'record':
+        return this.record(a[0] as 'endpoint' | 'bridge' | 'conference', a[1] as string, a[2] as RecordOptions);
+      case 'stopRecording':
+        return this.stopRecording(a[0] as string);
+      case 'loadPrompt':
+        return this.prompts.load(a[0] as string);
+      case 'stats':
+        return this.stats();
+      case 'close':
+        return this.close();
+      default:
+        throw new EngineError(`unknown media command ${cmd}`);
+    }
+  }
+
+  private ep(id: unknown): Endpoint {
+    const e = this.endpoints.get(id as string);
+    if (!e) throw new EngineError(`no endpoint ${String(id)}`);
+    return e;
+  }
+
+  private conf(id: unknown): ConferenceState {
+    const c = this.conferences.get(id as string);
+    if (!c) throw new EngineError(`no conference ${String(id)}`);
+    return c;
+  }
+
+  async createEndpoint(
+    kind: string,
+    opts: { label?: string; inbandDtmf?: boolean } = {},
+  ): Promise<{ id: string; port: number | null }> {
+    const pair = kind === 'rtp' ? await this.pool.allocate() : null;
+    if (this.closed) {
+      if (pair) this.releasePair(pair);
+      throw new EngineError('media engine is closed');
+    }
+    const ep = new Endpoint(this.id('ep'), kind, opts.label, pair, this.advertise);
+    ep.phase = this.nextPhase();
+    if (opts.inbandDtmf) ep.inband = new GoertzelDtmfDetector();
+    if (pair) {
+      pair.rtp.on('message', (msg, rinfo) => this.onRtp(ep, msg, rinfo.address, rinfo.port));
+      pair.rtcp.on('message', (msg, rinfo) => this.onRtcp(ep, msg, rinfo.address, rinfo.port));
+      // Sends to an unreachable peer (ICMP) surface here: count, never crash.
+      pair.rtp.on('error', () => ep.dropped++);
+      pair.rtcp.on('error', () => ep.dropped++);
+    }
+    this.endpoints.set(ep.id, ep);
+    return { id: ep.id, port: pair?.port ?? null };
+  }
+
+  private localParams(ep: Endpoint, direction?: Direction) {
+    return {
+      address: this.advertise,
+      port: ep.pair!.port,
+      codecs: this.codecs,
+      telephoneEvent: true,
+      direction,
+    };
+  }
+
+  answer(ep: Endpoint, offerSdp: string): string {
+    if (!ep.pair) throw new EngineError(`endpoint ${ep.id} (${ep.kind}) negotiates in its own module`);
+    const { answer, audio } = answerOffer(parseSdp(offerSdp), this.localParams(ep), ep.sdp);
+    this.applyAudio(ep, audio);
+    return serializeSdp(answer);
+  }
+
+  createOffer(ep: Endpoint, opts: { direction?: Direction } = {}): string {
+    if (!ep.pair) throw new EngineError(`endpoint ${ep.id} (${ep.kind}) negotiates in its own module`);
+    const offer = createOffer(this.localParams(ep, opts.direction), ep.sdp);
+    ep.lastOffer = offer;
+    return serializeSdp(offer);
+  }
+
+  applyAnswer(ep: Endpoint, answerSdp: string): void {
+    if (!ep.lastOffer) throw new EngineError('applyAnswer without an offer');
+    const audio = processAnswer(ep.lastOffer, parseSdp(answerSdp));
+    ep.lastOffer = null;
+    this.applyAudio(ep, audio);
+  }
+
+  private applyAudio(ep: Endpoint, audio: NegotiatedAudio): void {
+    const moved = audio.remoteAddress !== ep.sdpAddr || audio.remotePort !== ep.sdpPort;
+    ep.sdpAddr = audio.remoteAddress;
+    ep.sdpPort = audio.remotePort;
+    ep.sdpRtcpPort = audio.remoteRtcpPort;
+    ep.rtcpMux = audio.rtcpMux;
+    ep.direction = audio.direction;
+    // A re-INVITE to a new address (transfer, resume from another device) drops the latch.
+    if (moved && ep.neg) {
+      ep.latchAddr = null;
+      ep.rtcpAddr = null;
+    }
+    this.setNegotiated(ep, {
+      codec: audio.codec,
+      payloadType: audio.payloadType,
+      telephoneEventPt: audio.telephoneEventPt,
+      remoteHold: audio.remoteHold,
+    });
+  }
+
+  setNegotiated(ep: Endpoint, neg: NegotiatedMedia): void {
+    const first = ep.neg === null;
+    ep.neg = { ...neg };
+    const now = this.env.clock.now();
+    if (first) {
+      ep.nextRtcpAt = now + this.rtcpIntervalMs * (0.5 + Math.random());
+    }
+    ep.lastRxAt = now;
+    ep.timeoutFired = false;
+  }
+
+  play(ep: Endpoint, items: PlayItem[], opts: PlayOptions): Promise<PlayResult> {
+    const segs: EncodedAudio[] = [];
+    for (const it of items) {
+      if (typeof it === 'string') {
+        const p = this.prompts.get(it);
+        if (!p) throw new EngineError(`prompt not loaded: ${it}`);
+        segs.push(p);
+      } else if ('silenceMs' in it) segs.push(silence(it.silenceMs));
+      else segs.push(tone(it.toneHz, it.ms));
+    }
+    this.stopPlayback(ep, 'stopped');
+    const p = new Player(segs, opts.loop ?? false, opts.bargeIn ?? false);
+    if (p.done) {
+      p.finish({ reason: 'done' });
+      return p.promise;
+    }
+    ep.player = p;
+    return p.promise;
+  }
+
+  stopPlayback(ep: Endpoint, reason: PlayResult['reason'], digit?: string): void {
+    const p = ep.player;
+    if (!p) return;
+    ep.player = null;
+    p.finish(digit === undefined ? { reason } : { reason, digit });
+  }
+
+  echo(ep: Endpoint, delayMs = 200): void {
+    ep.echoDelayMs = Math.max(0, Math.min(2000, delayMs));
+    ep.echoQ = [];
+  }
+
+  stopEcho(ep: Endpoint): void {
+    ep.echoDelayMs = -1;
+    ep.echoQ = [];
+  }
+
+  sendDtmf(ep: Endpoint, digits: string, opts: { durationMs?: number }): Promise<void> {
+    const durationMs = Math.max(40, Math.min(2000, opts.durationMs ?? 100));
+    for (const d of digits) if (!DTMF_FREQS[d.toUpperCase()]) throw new RangeError(`not a DTMF digit: ${d}`);
+    const done = settle<void>();
+    for (const raw of digits) {
+      const d = raw.toUpperCase();
+      const key = {};
+      if (ep.neg?.telephoneEventPt != null) {
+        const ts = (ep.gTs + 7 * FRAME) >>> 0;
+        for (const pk of planDtmfPackets(d, { durationMs })) {
+          ep.nextGen();
+          ep.dtmfOut.push({ t: 'te', key, payload: pk.payload, seq: ep.gSeq, ts });
+        }
+      } else {
+        const t = tone(DTMF_FREQS[d]!, durationMs);
+        // In-band: the tone as ordinary audio frames (both codecs were encoded once and cached).
+        for (let off = 0; off < t.samples; off += FRAME) {
+          ep.dtmfOut.push({ t: 'audio', key, payload: t.pcmu.subarray(off, off + FRAME) });
+        }
+      }
+      for (let i = 0; i < DTMF_GAP_FRAMES; i++) ep.dtmfOut.push({ t: 'gap' });
+    }
+    ep.dtmfOut.push({ t: 'done', resolve: () => done.resolve() });
+    return done.promise;
+  }
+
+  infoDtmf(ep: Endpoint, body: string, contentType: string | undefined): boolean {
+    const d = parseDtmfInfo(contentType, body);
+    if (!d) return false;
+    this.dtmfIn(ep, d.digit, 'info');
+    return true;
+  }
+
+  setInband(ep: Endpoint, on: boolean): void {
+    ep.inband = on ? (ep.inband ?? new GoertzelDtmfDetector()) : null;
+  }
+
+  private dtmfIn(ep: Endpoint, digit: string, via: DtmfVia): void {
+    if (ep.player?.bargeIn) this.stopPlayback(ep, 'barge-in', digit);
+    this.env.emit({ type: 'dtmf', ep: ep.id, digit, via });
+  }
+
+  epStats(ep: Endpoint): EndpointStats {
+    const remote = ep.latchAddr ? `${ep.latchAddr}:${ep.latchPort}` : ep.sdpAddr ? `${ep.sdpAddr}:${ep.sdpPort}` : null;
+    return {
+      id: ep.id,
+      kind: ep.kind,
+      codec: ep.codec,
+      localPort: ep.pair?.port ?? null,
+      remote,
+      rxPackets: ep.rxPackets,
+      txPackets: ep.txPackets,
+      rxBytes: ep.rxBytes,
+      txBytes: ep.txOctets,
+      lost: Math.max(0, ep.rxStats.cumulativeLost),
+      jitterMs: ep.rxStats.jitterMs,
+      remoteLost: ep.remoteLost,
+      remoteJitterMs: ep.remoteJitterMs,
+      rttMs: ep.rttMs,
+      dropped: ep.dropped,
+      relatches: ep.relatches,
+      rtcpSent: ep.rtcpSent,
+      rtcpReceived: ep.rtcpReceived,
+    };
+  }
+
+  closeEndpoint(id: string): void {
+    const ep = this.endpoints.get(id);
+    if (!ep || ep.closed) return;
+    ep.closed = true;
+    this.endpoints.delete(id);
+    if (ep.bridge) this.closeBridge(ep.bridge.id);
+    if (ep.conf) this.confLeave(ep.conf, ep.id);
+    for (const r of [...this.recordings.values()]) if (r.id.startsWith(`${id}/`)) void this.stopRecording(r.id);
+    this.stopPlayback(ep, 'closed');
+    for (const o of ep.dtmfOut) if (o.t === 'done') o.resolve();
+    ep.dtmfOut.length = 0;
+    if (ep.pair && ep.neg && ep.txPackets > 0) this.sendRtcp(ep, this.env.clock.now());
+    if (ep.pair) this.releasePair(ep.pair);
+    this.env.emit({ type: 'closed', ep: id });
+  }
+
+  private releasePair(pair: PortPair): void {
+    pair.rtp.removeAllListeners('message');
+    pair.rtcp.removeAllListeners('message');
+    pair.rtp.close();
+    pair.rtcp.close();
+    this.pool.release(pair.port);
+  }
+
+  bridge(a: Endpoint, b: Endpoint): string {
+    if (a === b) throw new EngineError('cannot bridge an endpoint to itself');
+    for (const e of [a, b]) {
+      if (e.bridge) this.closeBridge(e.bridge.id);
+      if (e.conf) this.confLeave(e.conf, e.id);
+    }
+    const br = new BridgeState(this.id('br'), a, b);
+    a.peer = b;
+    b.peer = a;
+    a.bridge = br;
+    b.bridge = br;
+    this.bridges.set(br.id, br);
+    return br.id;
+  }
+
+  closeBridge(id: string): void {
+    const br = this.bridges.get(id);
+    if (!br) return;
+    this.bridges.delete(id);
+    for (const e of [br.a, br.b]) {
+      if (e.bridge === br) {
+        e.bridge = null;
+        e.peer = null;
+      }
+    }
+    for (const r of [...this.recordings.values()]) if (r.id.startsWith(`${id}/`)) void this.stopRecording(r.id);
+  }
+
+  createConference(): string {
+    const c = new ConferenceState(this.id('cf'));
+    c.phase = this.nextPhase();
+    this.conferences.set(c.id, c);
+    return c.id;
+  }
+
+  confJoin(c: ConferenceState, ep: Endpoint, opts: { muted?: boolean; listenOnly?: boolean }): void {
+    if (ep.conf === c && c.members.has(ep.id)) return;
+    if (ep.bridge) this.closeBridge(ep.bridge.id);
+    if (ep.conf) this.confLeave(ep.conf, ep.id);
+    const fifo = new SampleFifo(FRAME);
+    c.leaving.delete(ep.id);
+    c.mixer.add(ep.id, { muted: opts.muted, listenOnly: opts.listenOnly });
+    c.members.set(ep.id, { ep, fifo, whisperTo: null, muted: !!opts.muted, listenOnly: !!opts.listenOnly });
+    if (!c.order.includes(ep.id)) c.order.push(ep.id);
+    ep.rxTaps.push(fifo);
+    ep.conf = c;
+  }
+
+  confLeave(c: ConferenceState, epId: string): void {
+    const m = c.members.get(epId);
+    if (!m) return;
+    c.members.delete(epId);
+    m.ep.conf = null;
+    removeItem(m.ep.rxTaps, m.fifo);
+    for (const o of c.members.values()) {
+      if (o.whisperTo === epId) {
+        o.whisperTo = null;
+        c.mixer.setWhisper(o.ep.id, null);
+      }
+    }
+    // Fade out over the next frame (the mixer ramps the gain), fed by what is still buffered.
+    c.mixer.remove(epId);
+    c.leaving.set(epId, m.fifo);
+  }
+
+  confSet(c: ConferenceState, epId: string, what: 'muted' | 'listenOnly', on: boolean): void {
+    const m = c.members.get(epId);
+    if (!m) throw new EngineError(`${epId} is not in conference ${c.id}`);
+    m[what] = on;
+    if (what === 'muted') c.mixer.setMuted(epId, on);
+    else c.mixer.setListenOnly(epId, on);
+  }
+
+  confWhisper(c: ConferenceState, epId: string, target: string | null): void {
+    const m = c.members.get(epId);
+    if (!m) throw new EngineError(`${epId} is not in conference ${c.id}`);
+    if (target !== null && !c.members.has(target)) throw new EngineError(`${target} is not in conference ${c.id}`);
+    c.mixer.setWhisper(epId, target);
+    m.whisperTo = target;
+  }
+
+  confMembers(c: ConferenceState): ConferenceMemberInfo[] {
+    return [...c.members.values()].map((m) => ({
+      endpointId: m.ep.id,
+      muted: m.muted,
+      listenOnly: m.listenOnly,
+      whisperTo: m.whisperTo,
+    }));
+  }
+
+  closeConference(id: string): void {
+    const c = this.conferences.get(id);
+    if (!c) return;
+    for (const epId of [...c.members.keys()]) this.confLeave(c, epId);
+    this.conferences.delete(id);
+    c.mixer.close();
+    for (const r of [...this.recordings.values()]) if (r.id.startsWith(`${id}/`)) void this.stopRecording(r.id);
+  }
+
+  async record(
+    type: 'endpoint' | 'bridge' | 'conference',
+    id: string,
+    opts: RecordOptions,
+  ): Promise<{ id: string; file: string }> {
+    const left = new SampleFifo(FRAME);
+    const right = new SampleFifo(FRAME);
+    let attach: () => () => void;
+    if (type === 'endpoint') {
+      const ep = this.ep(id);
+      attach = () => tap(ep.rxTaps, left, ep.txTaps, right);
+    } else if (type === 'bridge') {
+      const br = this.bridges.get(id);
+      if (!br) throw new EngineError(`no bridge ${id}`);
+      attach = () => tap(br.a.rxTaps, left, br.b.rxTaps, right);
+    } else {
+      const c = this.conf(id);
+      const firstId = c.order.find((x) => c.members.has(x));
+      if (!firstId) throw new EngineError(`conference ${id} has no members to record`);
+      const first = c.members.get(firstId)!.ep;
+      // The first member's own voice and what it hears: together, the whole conference as that caller knows it.
+      attach = () => tap(first.rxTaps, left, first.txTaps, right);
+    }
+    let writer: WavWriter;
+    try {
+      writer = await WavWriter.create(opts.file, { channels: opts.mode === 'stereo' ? 2 : 1 });
+    } catch (err) {
+      this.recorderErrors++;
+      this.env.log.error({ err, file: opts.file }, 'recording could not start');
+      throw new EngineError(`recording could not start: ${(err as Error).message}`);
+    }
+    const detach = attach();
+    const r = new RecordingState(`${id}/rec${this.nextId++}`, opts.file, opts.mode, writer, left, right, detach);
+    r.phase = this.nextPhase();
+    this.recordings.set(r.id, r);
+    return { id: r.id, file: r.file };
+  }
+
+  stopRecording(id: string): Promise<RecordingResult> {
+    const r = this.recordings.get(id);
+    if (!r) throw new EngineError(`no recording ${id}`);
+    if (!r.result) {
+      r.detach();
+      r.result = r.writer.close().then(
+        () => ({ file: r.file, durationMs: r.frames * FRAME_MS, error: r.error }),
+        (err: Error) => {
+          this.recorderErrors++;
+          this.env.log.error({ err, file: r.file }, 'recording write failed; the call went on');
+          return { file: r.file, durationMs: r.frames * FRAME_MS, error: r.error ?? err.message };
+        },
+      );
+      void r.result.finally(() => this.recordings.delete(id));
+    }
+    return r.result;
+  }
+
+  stats(): EngineStats {
+    const n = Math.min(this.lateN, this.late.length);
+    const sorted = Array.from(this.late.subarray(0, n)).sort((x, y) => x - y);
+    const q = (p: number) => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(p * n))]!);
+    return {
+      endpoints: this.endpoints.size,
+      bridges: this.bridges.size,
+      conferences: this.conferences.size,
+      recordings: this.recordings.size,
+      ports: { inUse: this.pool.used, capacity: this.pool.capacity },
+      clock: {
+        ticks: this.tickCount,
+        lateP50Ms: q(0.5),
+        lateP99Ms: q(0.99),
+        lateMaxMs: n ? sorted[n - 1]! : 0,
+        overruns: this.overruns,
+      },
+      packets: { rx: this.rxTotal, tx: this.txTotal, dropped: this.droppedTotal },
+      recorderErrors: this.recorderErrors,
+      thread: this.env.thread,
+    };
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closed = true;
+      this.env.ticks.close();
+      for (const id of [...this.endpoints.keys()]) this.closeEndpoint(id);
+      for (const id of [...this.conferences.keys()]) this.closeConference(id);
+      for (const id of [...this.bridges.keys()]) this.closeBridge(id);
+      const recs = [...this.recordings.keys()].map((id) => this.stopRecording(id));
+      this.closing = Promise.all(recs).then(() => undefined);
+    }
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------- receive path
+
+  /** Packets of an external transport (WebRTC): no latching, RTCP is the transport's business. */
+  externalPacket(id: string, buf: Buffer): void {
+    const ep = this.endpoints.get(id);
+    if (ep) this.onRtp(ep, buf, null, 0);
+  }
+
+  private onRtp(ep: Endpoint, msg: Buffer, addr: string | null, port: number): void {
+    if (ep.closed) return;
+    const now = this.env.clock.now();
+    if (ep.rtcpMux && isRtcpPacket(msg)) {
+      if (addr) this.onRtcp(ep, msg, addr, port);
+      return;
+    }
+    const neg = ep.neg;
+    const v = this.view;
+    if (!neg || v.parse(msg) !== RtpParseStatus.Ok) {
+      ep.dropped++;
+      this.droppedTotal++;
+      return;
+    }
+    if (addr !== null) {
+      // Symmetric RTP: answer where the packets come from (NAT), streams told apart by 5-tuple, not SSRC.
+      if (ep.latchAddr === null) this.latch(ep, addr, port, false);
+      else if (addr !== ep.latchAddr || port !== ep.latchPort) {
+        if (now - ep.lastRxAt < RELATCH_QUIET_MS) {
+          ep.dropped++;
+          this.droppedTotal++;
+          return;
+        }
+        this.latch(ep, addr, port, true);
+      }
+    }
+    ep.lastRxAt = now;
+    ep.timeoutFired = false;
+    ep.rxPackets++;
+    ep.rxBytes += msg.length;
+    this.rxTotal++;
+    const pt = v.payloadType;
+    if (pt === neg.telephoneEventPt) {
+      const d = ep.dtmfRx.push(v.ssrc, v.timestamp, msg, now, v.payloadOffset, v.payloadLength);
+      if (d) this.dtmfIn(ep, d.digit, 'rfc4733');
+      const peer = ep.peer;
+      if (peer && peer.neg?.telephoneEventPt != null && !peer.busy()) {
+        this.relay(peer, ep, msg, v.payloadOffset, v.payloadLength, peer.neg.telephoneEventPt, null, now);
+      }
+      return;
+    }
+    if (pt !== 0 && pt !== 8) {
+      ep.dropped++;
+      this.droppedTotal++;
+      return;
+    }
+    ep.remoteSsrc = v.ssrc;
+    ep.rxStats.update(v.sequenceNumber, v.timestamp, now);
+    const off = v.payloadOffset;
+    const len = v.payloadLength;
+    if (ep.echoDelayMs >= 0) {
+      if (ep.echoQ.length >= ECHO_MAX_FRAMES) ep.echoQ.shift();
+      ep.echoQ.push({ at: now, pt, data: msg.subarray(off, off + len) });
+    }
+    const peer = ep.peer;
+    if (peer && peer.neg && !peer.busy() && peer.echoDelayMs < 0) {
+      const ppt = peer.neg.payloadType;
+      const table =
+        pt === 0 && peer.neg.codec === 'PCMA'
+          ? ULAW_TO_ALAW
+          : pt === 8 && peer.neg.codec === 'PCMU'
+            ? ALAW_TO_ULAW
+            : null;
+      this.relay(peer, ep, msg, off, len, ppt, table, now);
+    }
+    if (ep.rxTaps.length > 0 || ep.inband) {
+      const n = Math.min(len, ep.pcm.length);
+      const dec = pt === 0 ? ULAW_DECODE : ALAW_DECODE;
+      const pcm = ep.pcm;
+      for (let i = 0; i < n; i++) pcm[i] = dec[msg[off + i]!]!;
+      for (const t of ep.rxTaps) t.push(pcm, n);
+      if (ep.inband) {
+        const digits = ep.inband.process(pcm, 0, n);
+        for (const d of digits) this.dtmfIn(ep, d, 'inband');
+      }
+    }
+  }
+
+  private latch(ep: Endpoint, addr: string, port: number, relatch: boolean): void {
+    ep.latchAddr = addr;
+    ep.latchPort = port;
+    if (relatch) {
+      ep.relatches++;
+      ep.rxStats = new RtpReceiverStats(8000, 1);
+      ep.dtmfRx.reset();
+      ep.inband?.reset();
+      ep.rtcpAddr = null;
+    }
+  }
+
+  private onRtcp(ep: Endpoint, msg: Buffer, addr: string, port: number): void {
+    if (ep.closed) return;
+    ep.rtcpReceived++;
+    ep.rtcpAddr = addr;
+    ep.rtcpPort = port;
+    let pkts;
+    try {
+      pkts = parseRtcp(msg);
+    } catch {
+      ep.dropped++;
+      return;
+    }
+    const now = this.env.clock.now();
+    const wall = ntpFromUnixMs(Date.now());
+    const arrival = ntpMiddle(wall.msw, wall.lsw);
+    for (const p of pkts) {
+      if (p.type === 'sr') ep.rxStats.onSenderReport(p.sender.ntpMsw, p.sender.ntpLsw, now);
+      if (p.type === 'sr' || p.type === 'rr') {
+        for (const b of p.reports) {
+          if (b.ssrc !== ep.ssrc) continue;
+          ep.remoteLost = b.cumulativeLost;
+          ep.remoteJitterMs = b.jitter / 8;
+          const rtt = roundTripSeconds(b, arrival);
+          if (rtt !== null) ep.rttMs = rtt * 1000;
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- send path
+
+  /** Bridged packet from `src` to `dst`: header rewritten for dst's stream, payload copied or transcoded by table. */
+  private relay(
+    dst: Endpoint,
+    src: Endpoint,
+    msg: Buffer,
+    off: number,
+    len: number,
+    pt: number,
+    table: Uint8Array | null,
+    now: number,
+  ): void {
+    if (!dst.canSend()) return;
+    const v = this.view;
+    dst.rewriter.map(src, v.sequenceNumber, v.timestamp, v.marker, now);
+    const buf = Buffer.allocUnsafe(12 + len);
+    writeHeader(buf, pt, dst.rewriter, dst.ssrc);
+    if (table) for (let i = 0; i < len; i++) buf[12 + i] = table[msg[off + i]!]!;
+    else msg.copy(buf, 12, off, off + len);
+    if (pt === dst.neg!.payloadType) this.tapTx(dst, buf, 12, len, dst.neg!.codec);
+    this.transmit(dst, buf, now);
+  }
+
+  /** One generated frame (player, echo, conference, DTMF) on dst's own timeline. */
+  private sendFrame(
+    ep: Endpoint,
+    key: object,
+    pt: number,
+    payload: Uint8Array,
+    seq: number,
+    ts: number,
+    now: number,
+    codec: G711Name | null,
+  ): void {
+    ep.rewriter.map(key, seq, ts, false, now);
+    const buf = Buffer.allocUnsafe(12 + payload.length);
+    writeHeader(buf, pt, ep.rewriter, ep.ssrc);
+    buf.set(payload, 12);
+    if (codec) this.tapTx(ep, buf, 12, payload.length, codec);
+    this.transmit(ep, buf, now);
+  }
+
+  private tapTx(ep: Endpoint, buf: Uint8Array, off: number, len: number, codec: G711Name): void {
+    if (ep.txTaps.length === 0) return;
+    const dec = codec === 'PCMU' ? ULAW_DECODE : ALAW_DECODE;
+    const n = Math.min(len, ep.pcm.length);
+    const pcm = ep.pcm;
+    for (let i = 0; i < n; i++) pcm[i] = dec[buf[off + i]!]!;
+    for (const t of ep.txTaps) t.push(pcm, n);
+  }
+
+  private transmit(ep: Endpoint, buf: Buffer, now: number): void {
+    ep.txPackets++;
+    ep.txOctets += buf.length - 12;
+    ep.lastTxTs = ep.rewriter.timestamp;
+    ep.lastTxAt = now;
+    this.txTotal++;
+    if (!ep.pair) {
+      this.env.emit({ type: 'xpkt', ep: ep.id, buf });
+      return;
+    }
+    const addr = ep.latchAddr ?? ep.sdpAddr;
+    const port = ep.latchAddr ? ep.latchPort : ep.sdpPort;
+    if (!addr || addr === '0.0.0.0' || port === 0) return;
+    ep.pair.rtp.send(buf, port, addr);
+  }
+
+  private sendRtcp(ep: Endpoint, now: number): void {
+    ep.nextRtcpAt = now + this.rtcpIntervalMs * (0.5 + Math.random()); // RFC 3550 §6.3.1 randomisation
+    if (!ep.pair) return;
+    let addr: string | null;
+    let port: number;
+    if (ep.rtcpAddr) {
+      addr = ep.rtcpAddr;
+      port = ep.rtcpPort;
+    } else if (ep.latchAddr) {
+      addr = ep.latchAddr;
+      port = ep.rtcpMux ? ep.latchPort : ep.latchPort + 1;
+    } else {
+      addr = ep.sdpAddr;
+      port = ep.sdpRtcpPort;
+    }
+    if (!addr || addr === '0.0.0.0' || !port) return;
+    const blocks: ReportBlock[] = [];
+    if (ep.rxStats.expected > 0 && ep.latchAddr) blocks.push(ep.rxStats.reportBlock(ep.remoteSsrc, now));
+    let report: Buffer;
+    if (ep.txPackets > 0) {
+      const wall = ntpFromUnixMs(Date.now());
+      const ts = (ep.lastTxTs + Math.round((now - ep.lastTxAt) * 8)) >>> 0;
+      report = buildSenderReport(
+        ep.ssrc,
+        {
+          ntpMsw: wall.msw,
+          ntpLsw: wall.lsw,
+          rtpTimestamp: ts,
+          packetCount: ep.txPackets >>> 0,
+          octetCount: ep.txOctets >>> 0,
+        },
+        blocks,
+      );
+    } else report = buildReceiverReport(ep.ssrc, blocks);
+    const parts = [report, buildSdesCname(ep.ssrc, ep.cname)];
+    const sock = ep.rtcpMux ? ep.pair.rtp : ep.pair.rtcp;
+    ep.rtcpSent++;
+    try {
+      sock.send(Buffer.concat(parts), port, addr);
+    } catch {
+      ep.dropped++;
+    }
+  }
+
+  // ---------------------------------------------------------------- the media clock
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = this.env.clock.now();
+    const k = this.tickCount++;
+    if (this.t0 < 0 || now - k * this.tickMs < this.t0) this.t0 = now - k * this.tickMs;
+    this.late[this.lateN++ % this.late.length] = now - (this.t0 + k * this.tickMs);
+    const phase = k % this.phases;
+    for (const ep of this.endpoints.values()) if (ep.phase === phase) this.tickEndpoint(ep, now);
+    for (const c of this.conferences.values()) if (c.phase === phase) this.tickConference(c, now);
+    for (const r of this.recordings.values()) if (r.phase === phase && !r.result) this.tickRecording(r);
+    if (this.env.clock.now() - now > this.tickMs) this.overruns++;
+  }
+
+  private tickEndpoint(ep: Endpoint, now: number): void {
+    const neg = ep.neg;
+    if (!neg) return;
+    if (ep.pair && now >= ep.nextRtcpAt) this.sendRtcp(ep, now);
+    if (this.rtpTimeoutMs > 0 && !ep.timeoutFired && ep.expectsRx() && now - ep.lastRxAt > this.rtpTimeoutMs) {
+      ep.timeoutFired = true;
+      this.env.emit({ type: 'rtp-timeout', ep: ep.id });
+    }
+    // DTMF first: the far end's detector needs the events/tones unbroken.
+    while (ep.dtmfOut.length > 0) {
+      const o = ep.dtmfOut.shift()!;
+      if (o.t === 'done') {
+        o.resolve();
+        continue;
+      }
+      if (o.t === 'gap') return;
+      if (o.t === 'te') {
+        ep.rewriter.map(o.key, o.seq, o.ts, false, now);
+        const buf = Buffer.allocUnsafe(16);
+        writeHeader(buf, neg.telephoneEventPt ?? 101, ep.rewriter, ep.ssrc);
+        buf.set(o.payload, 12);
+        if (ep.canSend()) this.transmit(ep, buf, now);
+      } else {
+        ep.nextGen();
+        const payload = neg.codec === 'PCMU' ? o.payload : ulawToAlawCopy(o.payload, ep.scratch);
+        if (ep.canSend()) this.sendFrame(ep, o.key, neg.payloadType, payload, ep.gSeq, ep.gTs, now, neg.codec);
+      }
+      return;
+    }
+    const p = ep.player;
+    if (p) {
+      const frame = p.next(neg.codec, ep.scratch);
+      if (frame) {
+        ep.nextGen();
+        if (ep.canSend()) this.sendFrame(ep, p, neg.payloadType, frame, ep.gSeq, ep.gTs, now, neg.codec);
+      }
+      if (p.done) {
+        ep.player = null;
+        p.finish({ reason: 'done' });
+      }
+      if (frame) return;
+    }
+    if (ep.echoDelayMs >= 0) {
+      const q = ep.echoQ;
+      // Keep the queue near the wanted delay: one frame per tick, catch up if the caller sends faster.
+      let e = q[0];
+      while (q.length > Math.ceil(ep.echoDelayMs / FRAME_MS) + 3) {
+        q.shift();
+        e = q[0];
+      }
+      if (e && now - e.at >= ep.echoDelayMs) {
+        q.shift();
+        ep.nextGen();
+        let data = e.data;
+        if (e.pt !== neg.payloadType && (e.pt === 0 || e.pt === 8)) {
+          const t = e.pt === 0 ? ULAW_TO_ALAW : ALAW_TO_ULAW;
+          const out =
+            ep.scratch.length >= data.length ? ep.scratch.subarray(0, data.length) : new Uint8Array(data.length);
+          for (let i = 0; i < data.length; i++) out[i] = t[data[i]!]!;
+          data = out;
+        }
+        if (ep.canSend()) this.sendFrame(ep, ep.echoQ, neg.payloadType, data, ep.gSeq, ep.gTs, now, neg.codec);
+      }
+    }
+  }
+
+  private tickConference(c: ConferenceState, now: number): void {
+    for (const [id, m] of c.members) if (m.fifo.pop(c.pcm)) c.mixer.push(id, c.pcm);
+    for (const [id, fifo] of c.leaving) if (fifo.pop(c.pcm)) c.mixer.push(id, c.pcm);
+    c.mixer.mix();
+    c.leaving.clear();
+    for (const m of c.members.values()) {
+      const ep = m.ep;
+      const neg = ep.neg;
+      const out = c.mixer.output(ep.id);
+      if (!neg || !out || ep.busy() || ep.echoDelayMs >= 0) continue;
+      if (neg.codec === 'PCMU') encodeUlaw(out, c.enc, FRAME);
+      else encodeAlaw(out, c.enc, FRAME);
+      ep.nextGen();
+      if (ep.canSend()) this.sendFrame(ep, c, neg.payloadType, c.enc, ep.gSeq, ep.gTs, now, neg.codec);
+    }
+  }
+
+  private tickRecording(r: RecordingState): void {
+    r.left.pop(r.l);
+    r.right.pop(r.r);
+    r.frames++;
+    try {
+      if (r.mode === 'stereo') r.writer.writeStereo(r.l, r.r, FRAME);
+      else {
+        const l = r.l;
+        const rr = r.r;
+        for (let i = 0; i < FRAME; i++) {
+          const s = l[i]! + rr[i]!;
+          l[i] = s > 32767 ? 32767 : s < -32768 ? -32768 : s;
+        }
+        r.writer.write(l, FRAME);
+      }
+    } catch (err) {
+      if (!r.error) {
+        r.error = (err as Error).message;
+        this.recorderErrors++;
+        this.env.log.error({ err, file: r.file }, 'recording write failed; the call goes on');
+      }
+    }
+  }
+}
+
+function writeHeader(buf: Uint8Array, pt: number, rw: RtpStreamRewriter, ssrc: number): void {
+  buf[0] = 0x80;
+  buf[1] = (rw.marker ? 0x80 : 0) | pt;
+  buf[2] = (rw.seq >>> 8) & 0xff;
+  buf[3] = rw.seq & 0xff;
+  const ts = rw.timestamp;
+  buf[4] = (ts >>> 24) & 0xff;
+  buf[5] = (ts >>> 16) & 0xff;
+  buf[6] = (ts >>> 8) & 0xff;
+  buf[7] = ts & 0xff;
+  buf[8] = (ssrc >>> 24) & 0xff;
+  buf[9] = (ssrc >>> 16) & 0xff;
+  buf[10] = (ssrc >>> 8) & 0xff;
+  buf[11] = ssrc & 0xff;
+}
+
+function ulawToAlawCopy(src: Uint8Array, out: Uint8Array): Uint8Array {
+  for (let i = 0; i < src.length; i++) out[i] = ULAW_TO_ALAW[src[i]!]!;
+  return out.subarray(0, src.length);
+}
+
+function removeItem<T>(arr: T[], x: T): void {
+  const i = arr.indexOf(x);
+  if (i >= 0) arr.splice(i, 1);
+}
+
+function tap(rxList: SampleFifo[], left: SampleFifo, otherList: SampleFifo[], right: SampleFifo): () => void {
+  rxList.push(left);
+  otherList.push(right);
+  return () => {
+    removeItem(rxList, left);
+    removeItem(otherList, right);
+  };
+}

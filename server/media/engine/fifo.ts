@@ -1,0 +1,75 @@
+/**
+ * Sample FIFO between a packet-driven producer (decoded RTP, any ptime, arriving with network jitter) and a
+ * clock-driven consumer that takes exactly one 20 ms frame per media tick (conference mixer, recorder).
+ *
+ * The consumer waits until one full frame is buffered, so a packet that arrives just after the tick is used
+ * on the next tick instead of leaving a hole; if the producer runs faster than our clock (peer clock drift,
+ * a burst after a stall) the backlog is cut back so the delay stays bounded. No allocation after construction.
+ */
+export class SampleFifo {
+  private readonly buf: Int16Array;
+  private readPos = 0;
+  private count = 0;
+  /** Samples discarded to keep the delay bounded. */
+  dropped = 0;
+  /** Frames handed out as silence because nothing had arrived. */
+  underruns = 0;
+
+  constructor(
+    readonly frame = 160,
+    /** Backlog (samples) above which the oldest audio is dropped down to two frames. */
+    private readonly maxBacklog = frame * 5,
+  ) {
+    this.buf = new Int16Array(frame * 8);
+  }
+
+  get available(): number {
+    return this.count;
+  }
+
+  push(samples: Int16Array, n = samples.length): void {
+    const cap = this.buf.length;
+    if (n > cap) {
+      samples = samples.subarray(n - cap, n);
+      n = cap;
+    }
+    if (this.count + n > cap) this.discard(this.count + n - cap);
+    let w = (this.readPos + this.count) % cap;
+    for (let i = 0; i < n; i++) {
+      this.buf[w] = samples[i]!;
+      if (++w === cap) w = 0;
+    }
+    this.count += n;
+    if (this.count > this.maxBacklog) this.discard(this.count - 2 * this.frame);
+  }
+
+  /** Fills `out` with one frame; returns false (and zeros) when less than a frame is buffered. */
+  pop(out: Int16Array): boolean {
+    const n = this.frame;
+    if (this.count < n) {
+      out.fill(0, 0, n);
+      this.underruns++;
+      return false;
+    }
+    const cap = this.buf.length;
+    let r = this.readPos;
+    for (let i = 0; i < n; i++) {
+      out[i] = this.buf[r]!;
+      if (++r === cap) r = 0;
+    }
+    this.readPos = r;
+    this.count -= n;
+    return true;
+  }
+
+  clear(): void {
+    this.readPos = 0;
+    this.count = 0;
+  }
+
+  private discard(n: number): void {
+    this.readPos = (this.readPos + n) % this.buf.length;
+    this.count -= n;
+    this.dropped += n;
+  }
+}
