@@ -188,6 +188,8 @@ export class WebRtcEndpoint extends EventEmitter implements ExternalMediaSession
    */
   async answer(remoteOfferSdp: string): Promise<string> {
     this.assertOpen();
+    // An offer while our own offer is outstanding would be glare (RFC 3261 §14.2 answers that with 491).
+    if (this._state === WebRtcState.Offering) throw new IllegalWebRtcTransition(this._state, WebRtcState.Connecting);
     const offer = parseSdp(remoteOfferSdp);
     checkWebRtcOffer(offer);
     this.startedAt ??= this.clock.now();
@@ -206,6 +208,9 @@ export class WebRtcEndpoint extends EventEmitter implements ExternalMediaSession
   /** Our offer towards a browser (server calls the agent): DTLS-SRTP, G.711, telephone-event. */
   async createOffer(): Promise<string> {
     this.assertOpen();
+    // Re-offers from our side (server-initiated hold of an agent) are not supported: werift would renegotiate
+    // its transceiver, and call control holds the consumer's leg instead.
+    if (this._state !== WebRtcState.New) throw new IllegalWebRtcTransition(this._state, WebRtcState.Offering);
     this.startedAt ??= this.clock.now();
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
