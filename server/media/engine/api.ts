@@ -203,6 +203,8 @@ export interface EngineStats {
     lateMaxMs: number;
     /** Ticks whose work did not finish before the next one was due. */
     overruns: number;
+    /** Ticks dropped because they arrived more than two tick periods late (a stalled thread catching up). */
+    skipped: number;
   };
   packets: { rx: number; tx: number; dropped: number };
   recorderErrors: number;

@@ -84,11 +84,13 @@ export class WorkerChannel implements EngineChannel {
     // Under tsx/vitest this module is TypeScript: the worker then needs the tsx loader; from dist it is plain JS.
     const ts = import.meta.url.endsWith('.ts');
     const url = new URL(ts ? './worker.ts' : './worker.js', import.meta.url);
-    this.worker = new Worker(url, {
-      workerData: { opts, tickPort: this.ticker.port },
-      transferList: [this.ticker.port],
-      execArgv: ts ? ['--import', 'tsx'] : [],
-    });
+    const workerOpts = { workerData: { opts, tickPort: this.ticker.port }, transferList: [this.ticker.port] };
+    this.worker = ts
+      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, {
+          ...workerOpts,
+          eval: true,
+        })
+      : new Worker(url, workerOpts);
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     this.ready = new Promise((res, rej) => {

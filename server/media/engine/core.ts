@@ -330,7 +330,8 @@ export class EngineCore {
   private nextId = 1;
   private rr = 0;
   private tickCount = 0;
-  private t0 = -1;
+  private skippedTicks = 0;
+  private lastK = -1;
   private readonly late = new Float64Array(1024);
   private lateN = 0;
   private overruns = 0;
@@ -353,7 +354,7 @@ export class EngineCore {
     this.rtcpIntervalMs = opts.rtcpIntervalMs ?? 5000;
     this.phases = Math.max(1, Math.min(20, Math.floor(opts.phases ?? 4)));
     this.tickMs = FRAME_MS / this.phases;
-    env.ticks.start(() => this.tick());
+    env.ticks.start((k, late) => this.tick(k, late));
   }
 
   private id(prefix: string): string {
@@ -828,6 +829,7 @@ export class EngineCore {
         lateP99Ms: q(0.99),
         lateMaxMs: n ? sorted[n - 1]! : 0,
         overruns: this.overruns,
+        skipped: this.skippedTicks,
       },
       packets: { rx: this.rxTotal, tx: this.txTotal, dropped: this.droppedTotal },
       recorderErrors: this.recorderErrors,
@@ -1089,17 +1091,35 @@ export class EngineCore {
 
   // ---------------------------------------------------------------- the media clock
 
-  private tick(): void {
+  /**
+   * One tick message from the ticker. Ticks that fell behind (a busy thread) are caught up, but by one frame at
+   * most: a backlog of queued ticks (a thread that was blocked or just started) must not become a burst of
+   * several frames per call; the audio they would have carried is dropped instead.
+   */
+  private tick(k: number, lateMs: number): void {
     if (this.closed) return;
+    const due = k + Math.max(0, Math.floor(lateMs / this.tickMs));
+    if (due <= this.lastK) {
+      this.skippedTicks++;
+      return;
+    }
+    let from = this.lastK < 0 ? due : this.lastK + 1;
+    if (due - from >= this.phases) {
+      this.skippedTicks += due - this.phases + 1 - from;
+      from = due - this.phases + 1;
+    }
+    this.lastK = due;
+    this.late[this.lateN++ % this.late.length] = Math.max(0, lateMs);
     const now = this.env.clock.now();
-    const k = this.tickCount++;
-    if (this.t0 < 0 || now - k * this.tickMs < this.t0) this.t0 = now - k * this.tickMs;
-    this.late[this.lateN++ % this.late.length] = now - (this.t0 + k * this.tickMs);
-    const phase = k % this.phases;
+    for (let t = from; t <= due; t++) this.runPhase(t % this.phases, now);
+    if (this.env.clock.now() - now > this.tickMs) this.overruns++;
+  }
+
+  private runPhase(phase: number, now: number): void {
+    this.tickCount++;
     for (const ep of this.endpoints.values()) if (ep.phase === phase) this.tickEndpoint(ep, now);
     for (const c of this.conferences.values()) if (c.phase === phase) this.tickConference(c, now);
     for (const r of this.recordings.values()) if (r.phase === phase && !r.result) this.tickRecording(r);
-    if (this.env.clock.now() - now > this.tickMs) this.overruns++;
   }
 
   private tickEndpoint(ep: Endpoint, now: number): void {

@@ -10,8 +10,12 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../../util/clock.js';
 
 export interface TickSource {
-  /** Starts calling `fn` every `periodMs`. */
-  start(fn: () => void): void;
+  /**
+   * Starts calling `fn` every `periodMs` with the tick's index on the grid and how late it is being delivered
+   * (ms). A consumer skips ticks that are far too late: a backlog (a busy or just-started thread) must not turn
+   * into a burst of packets.
+   */
+  start(fn: (k: number, lateMs: number) => void): void;
   close(): void;
 }
 
@@ -19,15 +23,23 @@ const TICKER_SRC = `
 const { workerData } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
 const { port, ctl, periodMs } = workerData;
+const origin = performance.timeOrigin;
 let next = performance.now() + periodMs;
+let k = 0;
 for (;;) {
   if (Atomics.load(ctl, 0) !== 0) break;
   const wait = next - performance.now();
   if (wait > 0.02) { Atomics.wait(ctl, 0, 0, wait); continue; }
-  port.postMessage(0);
+  // Absolute due time (timeOrigin differs per thread), so the receiver can tell how late the tick reaches it.
+  port.postMessage([k, origin + next]);
   next += periodMs;
+  k++;
   const late = performance.now() - next;
-  if (late > 5 * periodMs) next += Math.ceil(late / periodMs) * periodMs; // stalled: skip, do not replay
+  if (late > 5 * periodMs) {
+    const skip = Math.ceil(late / periodMs); // stalled: skip, do not replay
+    next += skip * periodMs;
+    k += skip;
+  }
 }
 port.close();
 `;
@@ -61,8 +73,8 @@ export class ThreadTicker {
 /** Receives ticks from a ticker thread's port (in this or another thread). */
 export class PortTickSource implements TickSource {
   constructor(private readonly port: MessagePort) {}
-  start(fn: () => void): void {
-    this.port.on('message', fn);
+  start(fn: (k: number, lateMs: number) => void): void {
+    this.port.on('message', (m: [number, number]) => fn(m[0], performance.timeOrigin + performance.now() - m[1]));
     this.port.unref();
   }
   close(): void {
@@ -80,16 +92,23 @@ export class ClockTickSource implements TickSource {
     private readonly clock: Clock,
     private readonly periodMs: number,
   ) {}
-  start(fn: () => void): void {
+  start(fn: (k: number, lateMs: number) => void): void {
     this.next = this.clock.now() + this.periodMs;
+    let k = 0;
     const arm = () => {
       if (this.closed) return;
       this.handle = this.clock.setTimeout(
         () => {
+          const late = this.clock.now() - this.next;
+          const tick = k;
           this.next += this.periodMs;
-          const now = this.clock.now();
-          if (now - this.next > 5 * this.periodMs) this.next = now + this.periodMs;
-          fn();
+          k++;
+          if (late > 5 * this.periodMs) {
+            const skip = Math.ceil(late / this.periodMs);
+            this.next += skip * this.periodMs;
+            k += skip;
+          }
+          fn(tick, late);
           arm();
         },
         Math.max(0, this.next - this.clock.now()),
