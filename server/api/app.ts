@@ -3,12 +3,17 @@ import { healthRoutes, type HealthInfo } from './routes/health.js';
 // --- auth / ACD (issue 5) ---
 import { authPlugin, type AuthService } from './auth/plugin.js';
 import { authRoutes } from './routes/auth.js';
+import type { AcdService } from '../acd/service.js';
+import { agentRoutes } from './routes/agents.js';
+import { queueRoutes } from './routes/queues.js';
 
 export interface HttpAppDeps {
   health: HealthInfo;
   logger?: boolean;
   /** Web login; when given, every /api/ route except login and health requires a session. */
   auth?: AuthService;
+  /** ACD seats, states and queues (needs `auth`). */
+  acd?: AcdService;
 }
 
 /** The HTTP side: one Fastify plugin per domain, JSON schemas as each route's contract. */
@@ -18,6 +23,10 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   if (deps.auth) {
     await app.register(authPlugin, { auth: deps.auth });
     await app.register(authRoutes, { auth: deps.auth });
+    if (deps.acd) {
+      await app.register(agentRoutes, { acd: deps.acd });
+      await app.register(queueRoutes, { acd: deps.acd });
+    }
   }
   await app.register(healthRoutes, { health: deps.health });
   return app;
