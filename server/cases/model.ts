@@ -194,10 +194,18 @@ export function normalizePhone(input: string): string {
   return d;
 }
 
+/**
+ * Mainland mobiles, landlines with their area code, local numbers without one, service numbers
+ * (12315, 95xxx, 96xxx) and foreign numbers in + form.
+ */
 export function isValidPhone(p: string): boolean {
-  if (!/^\d{5,15}$/.test(p)) return false;
-  if (p.length === 11 && p.startsWith('1')) return /^1[3-9]\d{9}$/.test(p);
-  return true;
+  return (
+    /^1[3-9]\d{9}$/.test(p) ||
+    /^0\d{9,11}$/.test(p) ||
+    /^[2-9]\d{6,7}$/.test(p) ||
+    /^(1\d{4}|9\d{4,5})$/.test(p) ||
+    /^\+(?!86)\d{6,15}$/.test(p)
+  );
 }
 
 /**

@@ -210,6 +210,12 @@ describe('field validation and wrap-up', () => {
     expect(normalizePhone('+86 138-1234-5678')).toBe('13812345678');
     expect(validateValues({ 'consumer.phone': '0086 13812345678' }, cats).clean['consumer.phone']).toBe('13812345678');
     expect(validateValues({ 'consumer.phone': '12812345678' }, cats).errors).toHaveLength(1);
+    for (const ok of ['010-62345678', '0755 8888 6666', '12315', '95588', '+1 415 555 0100', '62345678']) {
+      expect(validateValues({ 'consumer.phone': ok }, cats).errors, ok).toEqual([]);
+    }
+    for (const bad of ['010-1234', '1381234567', '123456789', '+86', 'abc']) {
+      expect(validateValues({ 'consumer.phone': bad }, cats).errors, bad).toHaveLength(1);
+    }
   });
   it('requires different fields per type', () => {
     const e = emptyFields();
