@@ -28,7 +28,14 @@ import { SdpNegotiationError } from '../sdp/offer-answer.js';
 import { parseSdp, serializeSdp, type SessionDescription } from '../sdp/sdp.js';
 import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import { createLogger, guardListener } from '../../util/log.js';
-import { applyCandidatePolicy, checkWebRtcOffer, readNegotiated, type G711Name, type WebRtcNegotiated } from './sdp.js';
+import {
+  applyCandidatePolicy,
+  checkWebRtcOffer,
+  keepOnlyG711,
+  readNegotiated,
+  type G711Name,
+  type WebRtcNegotiated,
+} from './sdp.js';
 
 export interface WebRtcEndpointOptions {
   label?: string;
@@ -364,7 +371,7 @@ export class WebRtcEndpoint extends EventEmitter implements ExternalMediaSession
     const sdp = this.pc.localDescription?.sdp;
     if (!sdp) throw new SdpNegotiationError('no local description');
     this.setup.descriptionReady ??= this.elapsed();
-    const d = applyCandidatePolicy(parseSdp(sdp), {
+    const d = applyCandidatePolicy(keepOnlyG711(parseSdp(sdp)), {
       hostAddresses: this.opts.hostAddresses,
       publicAddress: this.opts.publicAddress,
     });

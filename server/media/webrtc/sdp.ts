@@ -128,6 +128,33 @@ export function rewriteLocalSdp(sdp: string, policy: CandidatePolicy): string {
   return serializeSdp(applyCandidatePolicy(parseSdp(sdp), policy));
 }
 
+/**
+ * Leaves only PCMU/PCMA and telephone-event/8000 in audio sections, with their rtpmap/fmtp/rtcp-fb lines.
+ * werift echoes every telephone-event the browser offered (Chromium adds telephone-event/48000 for opus);
+ * our leg never sends opus, so that one only invites the browser to use a clock we do not run.
+ */
+export function keepOnlyG711(d: SessionDescription): SessionDescription {
+  for (const m of d.media) {
+    if (m.type !== 'audio' || (m.port === 0 && m.formats.length === 0)) continue;
+    const maps = rtpMaps(m);
+    const keep = m.formats.filter((f) => {
+      const map = maps.get(Number(f));
+      if (!map || map.clockRate !== 8000) return false;
+      const enc = map.encoding.toUpperCase();
+      return enc === 'PCMU' || enc === 'PCMA' || enc === 'TELEPHONE-EVENT';
+    });
+    if (keep.length === 0) continue; // leave an unusable section as werift wrote it; negotiation fails later
+    const drop = new Set(m.formats.filter((f) => !keep.includes(f)));
+    m.formats = keep;
+    m.attributes = m.attributes.filter((a) => {
+      const n = a.name.toLowerCase();
+      if ((n !== 'rtpmap' && n !== 'fmtp' && n !== 'rtcp-fb') || a.value === null) return true;
+      return !drop.has(a.value.trim().split(/\s+/)[0]!);
+    });
+  }
+  return d;
+}
+
 export interface WebRtcNegotiated {
   codec: G711Name;
   /** The payload type we send and expect for audio. */

@@ -4,6 +4,7 @@ import {
   applyCandidatePolicy,
   candidatePriority,
   checkWebRtcOffer,
+  keepOnlyG711,
   parseCandidate,
   readNegotiated,
   rewriteLocalSdp,
@@ -169,6 +170,20 @@ describe('negotiation', () => {
     expect(readNegotiated(noG711, noG711, offer).codec).toBe('PCMU');
     const opusOnly = parseSdp(CHROME_OFFER.replace('SAVPF 111 63 9 0 8 13 110 126', 'SAVPF 111'));
     expect(() => readNegotiated(opusOnly, opusOnly, offer)).toThrow(/no G.711/);
+  });
+});
+
+describe('keepOnlyG711', () => {
+  it('drops telephone-event/48000 and anything not G.711 with its attribute lines', () => {
+    const echoed = WERIFT_ANSWER.replace('SAVPF 0 8 126', 'SAVPF 0 8 110 126 111').replace(
+      'a=rtpmap:126 telephone-event/8000',
+      'a=rtpmap:110 telephone-event/48000\r\na=rtpmap:126 telephone-event/8000\r\na=fmtp:126 0-16\r\na=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10',
+    );
+    const out = serializeSdp(keepOnlyG711(parseSdp(echoed)));
+    expect(out).toMatch(/^m=audio 40000 UDP\/TLS\/RTP\/SAVPF 0 8 126\r$/m);
+    expect(out).not.toMatch(/:110 |:111 /);
+    expect(out).toContain('a=fmtp:126 0-16');
+    expect(out).toContain('a=rtpmap:8 PCMA/8000');
   });
 });
 
