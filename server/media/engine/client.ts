@@ -167,11 +167,14 @@ class EndpointHandle implements MediaEndpoint {
 
   close(): Promise<void> {
     if (!this.closing) {
-      this.closing = (async () => {
+      let done!: () => void;
+      // Assigned before the core is told: an inline core reports 'closed' synchronously, which lands here again.
+      this.closing = new Promise<void>((r) => (done = r));
+      void (async () => {
         if (!this.closedByCore) await this.engine.channel.call('closeEndpoint', [this.id]).catch(() => undefined);
         this.engine.forget(this);
-        if (this.session) await this.session.close();
-      })();
+        if (this.session) await Promise.resolve(this.session.close()).catch(() => undefined);
+      })().finally(done);
     }
     return this.closing;
   }
@@ -274,6 +277,7 @@ export class EngineClient implements MediaEngine {
         h.emit('rtp-timeout');
         break;
       case 'closed':
+        if (h.closedByCore) break;
         h.closedByCore = true;
         h.emit('closed');
         void h.close();

@@ -141,14 +141,14 @@ for (const thread of ['inline', 'worker'] as const) {
         a.sock.send(rtpTone(500, i), port, L);
         await sleep(20);
       }
-      await waitUntil(() => a.pkts.length >= 5, 2000);
+      await waitUntil(() => a.pkts.length >= 5, 2000, 'echo to a');
       expect(sdpRx.pkts.filter((p) => p.buf[1]! < 128).length).toBe(0);
       await sleep(400);
       for (let i = 10; i < 20; i++) {
         b.sock.send(rtpTone(500, i), port, L);
         await sleep(20);
       }
-      await waitUntil(() => b.pkts.length >= 5, 2000);
+      await waitUntil(() => b.pkts.length >= 5, 2000, 'echo to b');
       const st = await ep.stats();
       expect(st.relatches).toBe(1);
       expect(st.remote).toBe(`${L}:${b.port}`);
