@@ -8,6 +8,11 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
 import { buildHttpApp } from './api/app.js';
 import { InboundCalls, type CallHandler } from './calls/inbound.js';
+import { CallManager, type AccessHandler } from './calls/call-manager.js';
+import { CdrStore } from './calls/cdr.js';
+import { callsRoutes } from './api/routes/calls.js';
+import { AuthService } from './api/auth/plugin.js';
+import { createMediaEngine, type MediaEngine } from './media/engine/index.js';
 import { Directory } from './directory/directory.js';
 import { seedDemo, type DemoSeed } from './directory/seed.js';
 import { DigestAuthenticator } from './sip/auth/digest.js';
@@ -22,8 +27,12 @@ export const SERVER_NAME = 'hotline12315/0.1';
 
 export interface HotlineServerOverrides {
   clock?: Clock;
-  /** Call control for admitted INVITEs; the default refuses with 480 until call control exists. */
+  /** Call control for admitted INVITEs; default: the CallManager. */
   callHandler?: CallHandler;
+  /** The IVR for access numbers. */
+  accessHandler?: AccessHandler;
+  /** 'inline' puts the media engine on the main thread (tests that need a FakeClock-free inline engine). */
+  mediaThread?: 'worker' | 'inline';
   /** Faster scrypt for tests. */
   scrypt?: { N: number; r: number; p: number };
 }
@@ -34,6 +43,9 @@ export interface HotlineServer {
   readonly directory: Directory;
   readonly sip: SipStack;
   readonly registrar: Registrar;
+  readonly engine: MediaEngine;
+  readonly calls: CallManager;
+  readonly cdr: CdrStore;
   readonly http: FastifyInstance;
   readonly demoSeed: DemoSeed | null;
   start(): Promise<void>;
@@ -46,12 +58,6 @@ export interface HotlineServer {
 
 /** Built-in numbers that are not extensions: 9196 echo test (issue 3), 7000 short benchmark flow. */
 export const SERVICE_NUMBERS = ['9196', '7000'];
-
-const notYetAvailable: CallHandler = {
-  offer(request) {
-    request.reply(480, { reason: 'Temporarily Unavailable' });
-  },
-};
 
 export async function createHotlineServer(
   config: ServerConfig,
@@ -106,18 +112,42 @@ export async function createHotlineServer(
     });
   });
 
+  const cdr = new CdrStore(db);
+  const interrupted = cdr.markInterrupted(Date.now());
+  if (interrupted > 0) log.warn({ interrupted }, 'calls that were live at the last stop are marked interrupted');
+  const engine = await createMediaEngine({
+    bindAddress: config.bindHost,
+    advertiseAddress: config.advertisedHost,
+    portMin: config.rtpPortMin,
+    portMax: config.rtpPortMax,
+    thread: o.mediaThread,
+  });
+  const calls = new CallManager({
+    stack: sip,
+    engine,
+    registrar,
+    cdr,
+    clock,
+    log: createLogger('calls'),
+    realm: config.realm,
+    testPrompt: { toneHz: 440, ms: 1000 },
+    accessHandler: o.accessHandler,
+  });
+
   const inbound = new InboundCalls({
     directory,
     authenticator,
     accessNumbers: config.accessNumbers,
     serviceNumbers: SERVICE_NUMBERS,
-    handler: o.callHandler ?? notYetAvailable,
+    handler: o.callHandler ?? calls,
     log: createLogger('calls'),
   });
   sip.ua.on('INVITE', (request) => inbound.handle(request));
 
   const startedAt = Date.now();
-  const http = await buildHttpApp({ health: { startedAt, transports: () => sip.transport.info() } });
+  const auth = AuthService.create(directory.webUsers, db);
+  const http = await buildHttpApp({ health: { startedAt, transports: () => sip.transport.info() }, auth });
+  await http.register(callsRoutes, { listCalls: () => calls.list() });
 
   let closed: Promise<void> | null = null;
   return {
@@ -126,6 +156,9 @@ export async function createHotlineServer(
     directory,
     sip,
     registrar,
+    engine,
+    calls,
+    cdr,
     http,
     demoSeed,
     async start() {
@@ -143,8 +176,10 @@ export async function createHotlineServer(
     },
     close() {
       closed ??= (async () => {
+        await calls.close();
         await http.close();
         await sip.close();
+        await engine.close();
         registrar.close();
         db.close();
       })();

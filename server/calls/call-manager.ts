@@ -11,7 +11,7 @@ import type { SipStack } from '../sip/stack.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
 import { parseSdp } from '../media/sdp/sdp.js';
 import { classifyOffer } from '../media/sdp/offer-answer.js';
-import type { MediaEndpoint, MediaEngine } from '../media/engine/api.js';
+import type { MediaEndpoint, MediaEngine, PlayItem } from '../media/engine/api.js';
 import type { Clock } from '../util/clock.js';
 import { maskPhone } from '../util/log.js';
 import type { Caller, CallTarget } from './admission.js';
@@ -44,8 +44,8 @@ export interface CallManagerOptions {
   clock: Clock;
   log: Logger;
   realm: string;
-  /** Prompt played by the 7000 test flow (about 1 s). */
-  testPromptFile: string;
+  /** Prompt played by the 7000 test flow (about 1 s): a WAV file, or a tone. */
+  testPrompt: string | PlayItem;
   accessHandler?: AccessHandler;
   /** Default ring time for extensions before 480. */
   ringTimeoutMs?: number;
@@ -87,9 +87,17 @@ export class CallManager implements CallHandler {
       return;
     }
     const leg = new UasLeg(this.o.stack, this.o.clock, this.o.log, media, request);
-    const callerNumber = caller.kind === 'device' ? caller.device.extension : (request.req.from.uri.user ?? 'anonymous');
+    const callerNumber =
+      caller.kind === 'device' ? caller.device.extension : (request.req.from.uri.user ?? 'anonymous');
     const dialled = request.req.uri.user ?? '';
-    const call = new Call(`c${Date.now().toString(36)}${(seq++).toString(36)}`, leg, caller, callerNumber, dialled, target);
+    const call = new Call(
+      `c${Date.now().toString(36)}${(seq++).toString(36)}`,
+      leg,
+      caller,
+      callerNumber,
+      dialled,
+      target,
+    );
     this.calls.set(call.id, call);
     this.stats.started++;
     this.o.cdr.insert({
@@ -111,7 +119,7 @@ export class CallManager implements CallHandler {
       recordingFile: null,
     });
     leg.once('ended', (reason) => {
-      if (!call.isEnded) call.hangupBy = reason.by === 'remote' ? 'caller' : 'system';
+      if (!call.isEnded) call.hangupBy ??= reason.by === 'remote' ? 'caller' : 'system';
       void this.end(call);
     });
     leg.once('answered', () => {
@@ -142,8 +150,8 @@ export class CallManager implements CallHandler {
     if (t.kind === 'service' && t.number === '7000') {
       if (!(await ctx.answer())) return;
       call.move(CallEvent.Answered);
-      const prompt = await this.o.engine.loadPrompt(this.o.testPromptFile);
-      await media.play([prompt]);
+      const p = this.o.testPrompt;
+      await media.play([typeof p === 'string' ? await this.o.engine.loadPrompt(p) : p]);
       ctx.hangup();
       return;
     }
@@ -196,7 +204,10 @@ export class CallManager implements CallHandler {
         requestUri: parseUri(b.contact),
         to: `<sip:${extension}@${this.o.realm}>`,
         from: {
-          user: call.caller.kind === 'device' ? call.callerNumber : call.callerNumber.replace(/[^0-9+*#]/g, '') || 'anonymous',
+          user:
+            call.caller.kind === 'device'
+              ? call.callerNumber
+              : call.callerNumber.replace(/[^0-9+*#]/g, '') || 'anonymous',
           displayName: opts.displayName,
         },
       });
@@ -259,7 +270,9 @@ export class CallManager implements CallHandler {
           failures.push(reason);
           if (failures.length === legs.length) {
             const busy = failures.some((f) => f.status === 486 || f.status === 600);
-            finish(busy ? 'busy' : failures.every((f) => f.status === 480 || f.status === 408) ? 'no-answer' : 'failed');
+            finish(
+              busy ? 'busy' : failures.every((f) => f.status === 480 || f.status === 408) ? 'no-answer' : 'failed',
+            );
           }
         });
         void leg.start().catch((err: unknown) => {
@@ -312,7 +325,8 @@ export class CallManager implements CallHandler {
       queue: c.queue,
       startedAt: c.startedAt,
       answeredAt: c.answeredAt,
-      waitingSeconds: c.queuedAt !== null && c.state === CallState.Queued ? Math.round((now - c.queuedAt) / 1000) : null,
+      waitingSeconds:
+        c.queuedAt !== null && c.state === CallState.Queued ? Math.round((now - c.queuedAt) / 1000) : null,
     }));
   }
 

@@ -5,14 +5,7 @@
 import type { Database } from '../storage/database.js';
 
 export type Disposition =
-  | 'answered'
-  | 'no-answer'
-  | 'busy'
-  | 'failed'
-  | 'cancelled'
-  | 'rejected'
-  | 'interrupted'
-  | 'live';
+  'answered' | 'no-answer' | 'busy' | 'failed' | 'cancelled' | 'rejected' | 'interrupted' | 'live';
 
 export interface CdrRow {
   id: string;
@@ -131,14 +124,18 @@ export class CdrStore {
   /** Calls of one number, newest first (screen-pop history). */
   byCaller(caller: string, sinceMs: number, limit = 50): CdrRow[] {
     return this.db.sqlite
-      .prepare<[string, number, number], Row>('SELECT * FROM cdr WHERE caller = ? AND started_at >= ? ORDER BY started_at DESC LIMIT ?')
+      .prepare<[string, number, number], Row>(
+        'SELECT * FROM cdr WHERE caller = ? AND started_at >= ? ORDER BY started_at DESC LIMIT ?',
+      )
       .all(caller, sinceMs, limit)
       .map(toRow);
   }
 
   list(opts: { from?: number; to?: number; limit?: number } = {}): CdrRow[] {
     return this.db.sqlite
-      .prepare<[number, number, number], Row>('SELECT * FROM cdr WHERE started_at >= ? AND started_at < ? ORDER BY started_at DESC LIMIT ?')
+      .prepare<[number, number, number], Row>(
+        'SELECT * FROM cdr WHERE started_at >= ? AND started_at < ? ORDER BY started_at DESC LIMIT ?',
+      )
       .all(opts.from ?? 0, opts.to ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 1000)
       .map(toRow);
   }
@@ -146,7 +143,9 @@ export class CdrStore {
   /** After a crash: calls still marked live were cut; say so (issue: a restart loses nothing). */
   markInterrupted(now: number): number {
     return this.db.sqlite
-      .prepare(`UPDATE cdr SET disposition = 'interrupted', ended_at = COALESCE(ended_at, ?), hangup_by = COALESCE(hangup_by, 'system') WHERE disposition = 'live'`)
+      .prepare(
+        `UPDATE cdr SET disposition = 'interrupted', ended_at = COALESCE(ended_at, ?), hangup_by = COALESCE(hangup_by, 'system') WHERE disposition = 'live'`,
+      )
       .run(now).changes;
   }
 }

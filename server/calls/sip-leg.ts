@@ -26,7 +26,11 @@ export interface LegMedia {
 }
 
 export type EndReason =
-  | { by: 'remote'; cause: 'bye' | 'cancel' | 'rejected' | 'timeout' | 'ack-timeout' | 'session-expired'; status?: number }
+  | {
+      by: 'remote';
+      cause: 'bye' | 'cancel' | 'rejected' | 'timeout' | 'ack-timeout' | 'session-expired';
+      status?: number;
+    }
   | { by: 'local'; cause: 'hangup' | 'cancel' | 'rejected' | 'error'; status?: number };
 
 export interface LegEvents {
@@ -275,7 +279,8 @@ export abstract class SipLeg extends EventEmitter<LegEvents> implements DialogUs
     this.stack.sendInDialog(this.dialog, upd, {
       onFinal: (res) => {
         if (res.status >= 200 && res.status < 300) this.armSessionTimer();
-        else if (res.status === 481 || res.status === 408) this.ended({ by: 'remote', cause: 'session-expired', status: res.status });
+        else if (res.status === 481 || res.status === 408)
+          this.ended({ by: 'remote', cause: 'session-expired', status: res.status });
         else this.armSessionTimer(); // 501/405 for UPDATE: keep going; the peer's own timer will decide
       },
       onTimeout: () => this.ended({ by: 'remote', cause: 'timeout' }),
@@ -283,7 +288,9 @@ export abstract class SipLeg extends EventEmitter<LegEvents> implements DialogUs
   }
 }
 
-export function parseSessionExpires(v: string | undefined): { seconds: number; refresher: 'uac' | 'uas' | null } | null {
+export function parseSessionExpires(
+  v: string | undefined,
+): { seconds: number; refresher: 'uac' | 'uas' | null } | null {
   if (!v) return null;
   const m = /^\s*(\d{1,10})\s*(.*)$/.exec(v);
   if (!m) return null;
@@ -465,7 +472,9 @@ export class UacLeg extends SipLeg {
     const invite = this.invite!;
     if (res.status >= 300) {
       const cause = this.cancelRequested && res.status === 487 ? 'cancel' : 'rejected';
-      this.ended(cause === 'cancel' ? { by: 'local', cause, status: res.status } : { by: 'remote', cause, status: res.status });
+      this.ended(
+        cause === 'cancel' ? { by: 'local', cause, status: res.status } : { by: 'remote', cause, status: res.status },
+      );
       return;
     }
     if (res.status < 200) return;
@@ -520,7 +529,10 @@ export class UacLeg extends SipLeg {
       const d = this.stack.dialogs.createUac(invite, res, { localContact: this.localContact() });
       this.stack.setFlow(d, this.o.flow);
       this.stack.sendAck(d, invite.cseq.seq);
-      this.stack.sendInDialog(d, d.createRequest('BYE'), { onFinal: () => d.terminate(), onTimeout: () => d.terminate() });
+      this.stack.sendInDialog(d, d.createRequest('BYE'), {
+        onFinal: () => d.terminate(),
+        onTimeout: () => d.terminate(),
+      });
     } catch (err) {
       this.log.warn({ err }, 'could not end a second forked 2xx');
     }

@@ -1,0 +1,138 @@
+/**
+ * Call control with real peers: baresip seats and SIPp through the server's B2BUA and media engine.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBaresip, makeToneWav, type Baresip } from '../helpers/baresip.js';
+import { toneShare } from '../helpers/audio.js';
+import { runSipp, scenarioPath } from '../helpers/sipp.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+
+let ts: TestServer;
+let dir: string;
+
+beforeAll(async () => {
+  ts = await startTestServer();
+  dir = makeTempDir('calls-test-');
+});
+afterAll(async () => {
+  await ts?.stop();
+  removeTempDir(dir);
+});
+
+async function seat(ext: string, opts: { hz?: number; answer?: 'auto' | 'manual' } = {}): Promise<Baresip> {
+  const wav = opts.hz ? makeToneWav(path.join(dir, `tone-${ext}-${opts.hz}.wav`), opts.hz, 60) : undefined;
+  const b = await startBaresip({
+    name: `seat${ext}`,
+    account: {
+      user: ext,
+      password: `demo${ext}`,
+      registrar: ts.sipTarget,
+      transport: 'udp',
+      answermode: opts.answer ?? 'auto',
+      regint: 300,
+    },
+    audioSourceWav: wav,
+  });
+  await b.waitRegistered(10_000);
+  return b;
+}
+
+/** The server's own URI for a number, as a seat dials it. */
+const dial = (n: string) => `sip:${n}@${ts.sipTarget}`;
+
+describe('calls through the B2BUA and media engine', () => {
+  it('9196 echoes the caller: baresip plays 1 kHz and hears 1 kHz back', async () => {
+    const a = await seat('8001', { hz: 1000 });
+    try {
+      await a.dial(dial('9196'));
+      await a.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await sleep(3000);
+      await a.hangup();
+      await a.waitEvent('CALL_CLOSED', undefined, 5000);
+      const dec = a.recordings().dec.at(-1)!;
+      expect(toneShare(dec, 1000)).toBeGreaterThan(0.6);
+    } finally {
+      await a.stop();
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+  });
+
+  it('seat to seat: each hears the other (600 Hz ↔ 1400 Hz), and BYE from the callee ends both legs', async () => {
+    const a = await seat('8003', { hz: 600 });
+    const b = await seat('8004', { hz: 1400 });
+    try {
+      await a.dial(dial('8004'));
+      await a.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await b.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await sleep(3000);
+      await b.hangup();
+      await a.waitEvent('CALL_CLOSED', undefined, 5000);
+      const heardByA = a.recordings().dec.at(-1)!;
+      const heardByB = b.recordings().dec.at(-1)!;
+      expect(toneShare(heardByA, 1400)).toBeGreaterThan(0.6);
+      expect(toneShare(heardByB, 600)).toBeGreaterThan(0.6);
+      expect(toneShare(heardByA, 600)).toBeLessThan(0.05);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+    const cdr = ts.server.cdr.list({ limit: 5 }).find((r) => r.dialled === '8004')!;
+    expect(cdr.disposition).toBe('answered');
+    expect(cdr.hangupBy).toBe('callee');
+  });
+
+  it('SIPp CANCEL before answer: 487 to the caller, and the ringing seat stops ringing', async () => {
+    const callee = await seat('8005', { answer: 'manual' });
+    try {
+      const since = callee.events.length;
+      const r = await runSipp({
+        scenario: scenarioPath('invite_cancel_auth'),
+        target: ts.sipTarget,
+        service: '8005',
+        auth: { user: '8001', password: 'demo8001' },
+        // SIPp computes the digest over sip:<remote_ip>:<port> unless told; we check the uri (RFC 7616 §3.4.6).
+        extraArgs: ['-auth_uri', `8005@${ts.sipTarget}`],
+        calls: 1,
+        timeoutMs: 15_000,
+      });
+      expect(r.failed).toBe(0);
+      expect(r.successful).toBe(1);
+      await callee.waitEvent('CALL_CLOSED', undefined, 5000, since);
+    } finally {
+      await callee.stop();
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+    expect(ts.server.cdr.list({ limit: 5 }).find((r) => r.dialled === '8005')?.disposition).toBe('cancelled');
+  });
+
+  it('a caller whose packets are lost: INVITE and BYE retransmissions complete the call, and our 2xx is retransmitted', async () => {
+    const r = await runSipp({
+      scenario: scenarioPath('uac_drop'),
+      target: ts.sipTarget,
+      service: '9196',
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    expect(r.failed).toBe(0);
+    expect(r.successful).toBe(1);
+    const retrans = Object.entries(r.counts)
+      .filter(([k]) => /_200_Retrans$/.test(k))
+      .reduce((s, [, v]) => s + v, 0);
+    expect(retrans).toBeGreaterThanOrEqual(1);
+  });
+
+  it('7000 answers, plays its prompt and hangs up by itself', async () => {
+    const a = await seat('8006');
+    try {
+      await a.dial(dial('7000'));
+      await a.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      const closed = await a.waitEvent('CALL_CLOSED', undefined, 8000);
+      expect(closed.type).toBe('CALL_CLOSED');
+    } finally {
+      await a.stop();
+    }
+  });
+});
