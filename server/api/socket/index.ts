@@ -1,0 +1,2 @@
+export { attachSocketServer, type SocketHub, type SocketHubDeps } from './server.js';
+export * from './events.js';
