@@ -232,12 +232,12 @@ export class IvrSession {
         const next = await this.exec(node);
         if (next.kind === 'node') nodeId = next.id;
         else if (next.kind === 'goto') {
-          if (next.flow !== this.flow) this.ivrPath.push(`flow:${next.flow.id}`);
+          if (next.flow !== this.flow) this.enter(next.flow);
           this.flow = next.flow;
           nodeId = next.id;
         } else if (next.kind === 'subflow') {
           stack.push({ flow: this.flow, returnTo: next.returnTo });
-          this.ivrPath.push(`flow:${next.flow.id}`);
+          this.enter(next.flow);
           this.flow = next.flow;
           nodeId = next.id;
         } else if (next.kind === 'return') {
@@ -280,6 +280,12 @@ export class IvrSession {
     this.closed = true;
     for (const u of this.unsubscribe.splice(0)) u();
     return result;
+  }
+
+  /** Entering another flow: record it in the path and apply its variables (e.g. language: en). */
+  private enter(flow: Flow): void {
+    this.ivrPath.push(`flow:${flow.id}`);
+    for (const [k, v] of Object.entries(flow.vars)) this.vars[k] = String(v);
   }
 
   // ---- nodes ---------------------------------------------------------------------------------

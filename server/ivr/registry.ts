@@ -127,33 +127,57 @@ export class FlowRegistry {
 
     const candidates = new Map<string, Flow>();
     const keptPrevious = new Set<string>();
+    const byId = new Map<string, Flow[]>();
     const files = fs.readdirSync(this.o.dir).filter((f) => FLOW_EXT.test(f));
-    const seenFiles = new Set<string>();
+    const prevByFile = new Map([...prev.flows.values()].map((f) => [f.file, f]));
+    const keepOld = (old: Flow | undefined) => {
+      if (old && !candidates.has(old.id)) {
+        candidates.set(old.id, old);
+        keptPrevious.add(old.id);
+      }
+    };
     for (const f of files.sort()) {
       const file = path.join(this.o.dir, f);
-      seenFiles.add(file);
       const r = parseFlowFile(file);
       errors.push(...r.errors);
-      if (r.flow) {
-        const dup = candidates.get(r.flow.id);
-        if (dup) {
-          errors.push(new FlowError(file, null, 'id', `flow id "${r.flow.id}" is also used by ${dup.file}`));
-          continue;
-        }
-        candidates.set(r.flow.id, r.flow);
-      } else {
-        const old = [...prev.flows.values()].find((x) => x.file === file);
-        if (old && !candidates.has(old.id)) {
-          candidates.set(old.id, old);
-          keptPrevious.add(old.id);
-        }
+      if (r.flow) byId.set(r.flow.id, [...(byId.get(r.flow.id) ?? []), r.flow]);
+      else keepOld(prevByFile.get(file));
+    }
+    for (const [id, list] of byId) {
+      if (list.length === 1) {
+        if (!keptPrevious.has(id)) candidates.set(id, list[0]!);
+        continue;
       }
+      // Two files claim one id (a copy whose id was not changed): neither new version wins.
+      const owner = prev.flows.get(id);
+      for (const f of list) {
+        if (f.file === owner?.file) continue;
+        const other = list.find((x) => x !== f)!;
+        errors.push(new FlowError(f.file, null, 'id', `flow id "${id}" is also used by ${other.file}`));
+      }
+      keepOld(owner);
     }
 
     // A flow with broken references reverts to its previous version (or is dropped); that can break others,
-    // so repeat until nothing changes.
+    // so repeat until nothing changes. A removed flow that is still referenced keeps being served.
     for (let round = 0; round < 10; round++) {
       let changed = false;
+      for (const flow of [...candidates.values()]) {
+        for (const ref of referencedFlows(flow)) {
+          const old = prev.flows.get(ref);
+          if (candidates.has(ref) || !old) continue;
+          errors.push(
+            new FlowError(
+              old.file,
+              null,
+              null,
+              `flow "${ref}" was removed but ${flow.id} still uses it; keeping the previous version`,
+            ),
+          );
+          keepOld(old);
+          changed = true;
+        }
+      }
       for (const flow of [...candidates.values()]) {
         const refErrors = checkReferences(flow, candidates, catalogs);
         if (refErrors.length === 0) continue;
@@ -198,6 +222,12 @@ export class FlowRegistry {
     this.watcher?.close();
     this.watcher = null;
   }
+}
+
+function referencedFlows(flow: Flow): string[] {
+  const out: string[] = [];
+  for (const n of flow.nodes.values()) if ((n.type === 'goto' || n.type === 'subflow') && n.flow) out.push(n.flow);
+  return out;
 }
 
 function dedupe(errors: FlowError[]): FlowError[] {
