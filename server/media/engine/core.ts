@@ -1053,7 +1053,8 @@ export class EngineCore {
     if (ep.rtcpAddr) {
       addr = ep.rtcpAddr;
       port = ep.rtcpPort;
-    } else if (ep.latchAddr) {
+    } else if (ep.latchAddr && (ep.latchAddr !== ep.sdpAddr || ep.latchPort !== ep.sdpPort)) {
+      // Behind NAT: the SDP's RTCP port means nothing; RFC 3550 §11 pairing is the best guess until RTCP arrives.
       addr = ep.latchAddr;
       port = ep.rtcpMux ? ep.latchPort : ep.latchPort + 1;
     } else {
@@ -1166,20 +1167,20 @@ export class EngineCore {
     }
     if (ep.echoDelayMs >= 0) {
       const q = ep.echoQ;
-      // Keep the queue near the wanted delay: one frame per tick, catch up if the caller sends faster.
-      let e = q[0];
-      while (q.length > Math.ceil(ep.echoDelayMs / FRAME_MS) + 3) {
-        q.shift();
-        e = q[0];
-      }
-      if (e && now - e.at >= ep.echoDelayMs) {
+      // Bounded delay: drop the oldest if the caller sends faster than we tick (clock drift, a stall).
+      while (q.length > Math.ceil(ep.echoDelayMs / FRAME_MS) + 6) q.shift();
+      // One frame per tick, two when behind (a late tick), so a short stall is caught up instead of dropped.
+      for (let n = 0; n < 2; n++) {
+        const e = q[0];
+        if (!e || now - e.at < ep.echoDelayMs || (n === 1 && q.length <= Math.ceil(ep.echoDelayMs / FRAME_MS) + 1))
+          break;
         q.shift();
         ep.nextGen();
         let data = e.data;
-        if (e.pt !== neg.payloadType && (e.pt === 0 || e.pt === 8)) {
+        if (e.pt !== neg.payloadType) {
           const t = e.pt === 0 ? ULAW_TO_ALAW : ALAW_TO_ULAW;
           const out =
-            ep.scratch.length >= data.length ? ep.scratch.subarray(0, data.length) : new Uint8Array(data.length);
+            data.length <= ep.scratch.length ? ep.scratch.subarray(0, data.length) : new Uint8Array(data.length);
           for (let i = 0; i < data.length; i++) out[i] = t[data[i]!]!;
           data = out;
         }
