@@ -302,11 +302,12 @@ describe('media engine over UDP: bridge, conference, DTMF, RTCP, hold', () => {
     }
     const hasSr = () => rtcp.pkts.some((x) => parseRtcp(x.buf).some((y) => y.type === 'sr'));
     await waitUntil(hasSr, 4000, 'RTCP SR');
-    const pk = parseRtcp(rtcp.pkts.find((x) => parseRtcp(x.buf).some((y) => y.type === 'sr'))!.buf);
+    const last = rtcp.pkts.filter((x) => parseRtcp(x.buf).some((y) => y.type === 'sr')).pop()!;
+    const pk = parseRtcp(last.buf);
     const sr = pk.find((x) => x.type === 'sr');
     expect(pk.some((x) => x.type === 'sdes')).toBe(true);
     if (sr?.type !== 'sr') throw new Error('no SR');
-    // Our RR about their SSRC: LSR from the SR, DLSR 10 ms.
+    // Our RR about their SSRC: LSR of the latest SR, DLSR the time since it arrived.
     const rr = buildReceiverReport(0x1234, [
       {
         ssrc: sr.ssrc,
@@ -315,10 +316,9 @@ describe('media engine over UDP: bridge, conference, DTMF, RTCP, hold', () => {
         extendedHighestSeq: 1,
         jitter: 80,
         lastSr: ntpMiddle(sr.sender.ntpMsw, sr.sender.ntpLsw),
-        delaySinceLastSr: 655,
+        delaySinceLastSr: Math.round(((performance.now() - last.at) * 65536) / 1000),
       },
     ]);
-    await sleep(10);
     rtcp.sock.send(rr, p.port + 1, L);
     await waitUntil(async () => (await p.ep.stats()).rttMs !== null, 2000, 'rtt');
     const st = await p.ep.stats();
