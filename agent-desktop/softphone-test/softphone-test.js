@@ -202,10 +202,21 @@
 
   // ---- JsSIP ----------------------------------------------------------------------------------
 
-  function watchSession(session) {
-    session.on('peerconnection', (e) => {
-      e.peerconnection.addEventListener('track', (ev) => playRemote(ev.streams[0] || new MediaStream([ev.track])));
+  const watchedPcs = new WeakSet();
+  function watchPc(pc) {
+    if (!pc || watchedPcs.has(pc)) return;
+    watchedPcs.add(pc);
+    pc.addEventListener('track', (ev) => playRemote(ev.streams[0] || new MediaStream([ev.track])));
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected') st.times.pcConnected = performance.now();
     });
+  }
+
+  function watchSession(session) {
+    // For outgoing calls JsSIP emits 'peerconnection' before 'newRTCSession', so the connection may exist
+    // already; call() also watches it right after ua.call().
+    watchPc(session.connection);
+    session.on('peerconnection', (e) => watchPc(e.peerconnection));
     for (const ev of ['progress', 'accepted', 'confirmed', 'ended', 'failed', 'hold', 'unhold']) {
       session.on(ev, (e) => note('session-' + ev, e && e.cause));
     }
@@ -260,7 +271,19 @@
         extraHeaders: o.extraHeaders || [],
       });
       st.session = session;
-      session.on('confirmed', () => resolve({ setupMs: Math.round(performance.now() - t0) }));
+      watchPc(session.connection);
+      let sentAt = 0;
+      let answeredAt = 0;
+      session.on('sending', () => (sentAt = performance.now()));
+      session.on('accepted', () => (answeredAt = performance.now()));
+      session.on('confirmed', () =>
+        resolve({
+          setupMs: Math.round(performance.now() - t0),
+          // getUserMedia + ICE gathering before the INVITE leaves; then the server's answer.
+          inviteAfterMs: Math.round(sentAt - t0),
+          answerAfterInviteMs: Math.round(answeredAt - sentAt),
+        }),
+      );
       session.on('failed', (e) => reject(new Error('call failed: ' + e.cause)));
     });
   }
@@ -331,6 +354,8 @@
     startCapture,
     stopCapture,
     log: () => st.log.slice(),
+    /** ms from the remote description being applied (plain PC) to connectionState 'connected'. */
+    times: () => ({ ...st.times }),
     sessionState: () =>
       st.session ? (st.session.isEnded() ? 'ended' : st.session.isEstablished() ? 'established' : 'progress') : 'none',
   };

@@ -57,6 +57,10 @@ export function chromiumArgs(userDataDir: string, fakeAudioWav?: string): string
     '--allow-loopback-in-peer-connection',
     // Remote audio must play for Chromium to decode it; no user gesture exists in a test.
     '--autoplay-policy=no-user-gesture-required',
+    // The test page comes from request interception, so Chromium 156 cannot place its origin in the loopback
+    // address space and blocks its ws://127.0.0.1 SIP socket (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS).
+    // The real agent desktop is served by the same server as /sip and is not affected.
+    '--disable-features=LocalNetworkAccessChecks',
     `--user-data-dir=${userDataDir}`,
     '--remote-debugging-pipe',
   ];

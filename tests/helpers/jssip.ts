@@ -61,6 +61,16 @@ export interface CapturedAudio {
   samples: Int16Array;
 }
 
+/** Milliseconds measured in the page for an outgoing call. */
+export interface CallSetup {
+  /** ua.call() → JsSIP 'confirmed'. */
+  setupMs: number;
+  /** ua.call() → INVITE sent: getUserMedia and ICE gathering in Chromium. */
+  inviteAfterMs: number;
+  /** INVITE sent → 2xx received: the server's work (media endpoint, werift answer) plus signalling. */
+  answerAfterInviteMs: number;
+}
+
 export interface UaOptions {
   /** ws://127.0.0.1:port of our SIP WebSocket transport. */
   wsUrl: string;
@@ -96,7 +106,7 @@ export class Softphone {
   }
 
   /** Places a call with raw (unprocessed) microphone audio by default; resolves on JsSIP `confirmed`. */
-  call(target: string, o: { raw?: boolean; extraHeaders?: string[] } = {}): Promise<{ setupMs: number }> {
+  call(target: string, o: { raw?: boolean; extraHeaders?: string[] } = {}): Promise<CallSetup> {
     return this.page.evaluate(([t, opts]) => (globalThis as unknown as PageWindow).softphoneTest.call(t, opts), [
       target,
       o,
@@ -195,7 +205,7 @@ export async function waitStats(
 
 interface SoftphoneTestApi {
   uaStart(o: UaOptions): Promise<boolean>;
-  call(target: string, o: { raw?: boolean; extraHeaders?: string[] }): Promise<{ setupMs: number }>;
+  call(target: string, o: { raw?: boolean; extraHeaders?: string[] }): Promise<CallSetup>;
   answer(o: { raw?: boolean; timeoutMs?: number }): Promise<{ setupMs: number }>;
   sendDtmf(digits: string, o: { transport?: string; duration?: number; gap?: number }): boolean;
   hangup(): boolean;
