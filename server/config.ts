@@ -25,6 +25,8 @@ export interface ServerConfig {
   rtpPortMin: number;
   rtpPortMax: number;
   seedDemo: boolean;
+  /** Addresses never banned by the SIP defence (besides trunk sources). */
+  defenceExempt: string[];
   /** Secret for stateless digest nonces; random per process unless set (then nonces survive a restart). */
   nonceSecret: string | null;
   /**
@@ -75,6 +77,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     rtpPortMax: int(env, 'RTP_PORT_MAX', 29999),
     seedDemo: (env.SEED_DEMO ?? '1') !== '0',
     nonceSecret: env.SIP_NONCE_SECRET ?? null,
+    defenceExempt: (env.SIP_DEFENCE_EXEMPT ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
     digestAlgorithms: parseAlgorithms(env.SIP_DIGEST_ALGORITHMS ?? 'MD5'),
   };
 }

@@ -19,6 +19,7 @@ import { DigestAuthenticator } from './sip/auth/digest.js';
 import { Registrar } from './sip/registrar/registrar.js';
 import { SipStack } from './sip/stack.js';
 import { RequestAuthenticator } from './sip/ua/authenticate.js';
+import { SipDefence } from './sip/ua/defence.js';
 import { openDatabase, type Database } from './storage/database.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger } from './util/log.js';
@@ -72,7 +73,17 @@ export async function createHotlineServer(
     ? await seedDemo(db, { realm: config.realm, accessNumber: config.accessNumbers[0], scrypt: o.scrypt })
     : null;
 
+  // Trunk gateways are never banned: one misconfigured phone behind them must not cut the hotline off.
+  const trunkSources = directory.trunks.list().flatMap((t) => t.allowedSources.filter((x) => !x.includes('/')));
+  const defence = new SipDefence(
+    {
+      exempt: [...trunkSources, ...config.defenceExempt],
+      onBan: (e) => log.warn(e, 'SIP source banned after repeated authentication failures'),
+    },
+    clock,
+  );
   const sip = new SipStack({
+    defence,
     clock,
     log: createLogger('sip'),
     serverName: SERVER_NAME,
@@ -94,7 +105,9 @@ export async function createHotlineServer(
     algorithms: config.digestAlgorithms,
   });
   const lookupHa1 = directory.devices.ha1Lookup(config.realm);
-  const authenticator = new RequestAuthenticator(digest, lookupHa1, createLogger('sip-auth'));
+  const authenticator = new RequestAuthenticator(digest, lookupHa1, createLogger('sip-auth'), (ip, user, reason) =>
+    defence.recordAuthFailure(ip, user, reason),
+  );
   const registrar = new Registrar({
     db,
     domain: config.realm,

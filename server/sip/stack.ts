@@ -17,6 +17,7 @@ import { TransactionLayer } from './transactions/layer.js';
 import { TransportLayer, type TransportLayerOptions } from './transport/index.js';
 import { isScannerUserAgent } from './ua/scanner.js';
 import { UserAgentCore } from './ua/user-agent-core.js';
+import type { SipDefence } from './ua/defence.js';
 
 export interface SipStackOptions {
   transport: Omit<TransportLayerOptions, 'onMessage' | 'clock' | 'log'>;
@@ -27,6 +28,8 @@ export interface SipStackOptions {
   timers?: Partial<TimerConfig>;
   /** Option tags we implement (Supported; Require checks, §8.2.2.3). */
   supportedExtensions?: string[];
+  /** Bans and per-source caps (issue 9); consulted before parsing and for every new INVITE. */
+  defence?: SipDefence;
 }
 
 export class SipStack {
@@ -51,6 +54,7 @@ export class SipStack {
       ...opts.transport,
       clock: opts.clock,
       log: log.child({ l: 'transport' }),
+      admit: opts.defence ? (address) => opts.defence!.admit(address) : undefined,
       onMessage: (msg) => this.receive(msg),
       onConnectionClosed: (remote) => {
         if (remote.connectionId) this.transactions.connectionLost(remote.connectionId);
@@ -63,7 +67,20 @@ export class SipStack {
       timers: opts.timers,
       send: (msg, dest) => this.send(msg, dest),
       reliable: (dest) => this.transport.reliable(dest),
-      onRequest: (req, tx) => this.ua.receiveRequest(req, tx),
+      onRequest: (req, tx) => {
+        const d = opts.defence;
+        if (d && req.method === 'INVITE' && req.toTag === null && req.source) {
+          // Per-source cap on INVITEs in progress: a flood from one address cannot take every channel.
+          const slot = d.acquire('invite', req.source.address, () => !tx.isTerminated);
+          if (!slot) {
+            const res = createResponse(req, 503);
+            res.headers.add('Retry-After', '30');
+            tx.respond(res);
+            return;
+          }
+        }
+        this.ua.receiveRequest(req, tx);
+      },
       onStrayResponse: () => {
         /* A 2xx retransmission after the client transaction ended is absorbed by the dialog's ACK logic later. */
       },
@@ -196,6 +213,7 @@ export class SipStack {
     this.closed = true;
     this.dialogs.close();
     this.transactions.close();
+    this.opts.defence?.close();
     await this.transport.close();
   }
 }

@@ -69,6 +69,8 @@ export interface TransportLayerOptions {
   maxConnections?: number;
   /** WebSocket ping interval, dead peers are dropped after one missed pong (default 30 s). */
   wsPingIntervalMs?: number;
+  /** Consulted before anything else for every packet and connection: false drops it (banned sources). */
+  admit?(address: string): boolean;
   /** Per-source token bucket; null/absent = no limit. */
   rateLimit?: RateLimitOptions | null;
   /**
@@ -103,6 +105,8 @@ export interface TransportStats {
   sent: number;
   parseErrors: number;
   rateLimited: number;
+  /** Dropped because `admit` refused the source (a ban). */
+  banned: number;
   oversize: number;
   /** Responses dropped by the §18.1.2 sent-by check. */
   foreignResponses: number;
@@ -183,6 +187,7 @@ export class TransportLayer {
     foreignResponses: 0,
     sendErrors: 0,
     connectionsRejected: 0,
+    banned: 0,
   };
 
   constructor(opts: TransportLayerOptions) {
@@ -206,6 +211,10 @@ export class TransportLayer {
         }
       },
       admit: (address) => {
+        if (this.o.admit && !this.o.admit(normalizeAddress(address))) {
+          this.counters.banned++;
+          return false;
+        }
         const ok = this.table.size < maxTotal && this.table.countFrom(address) < maxPerSource;
         if (!ok) {
           this.counters.connectionsRejected++;
@@ -391,6 +400,10 @@ export class TransportLayer {
   private receive(data: Buffer, source: Endpoint): void {
     try {
       if (this.state === LayerState.Closed) return;
+      if (this.o.admit && !this.o.admit(normalizeAddress(source.address))) {
+        this.counters.banned++;
+        return;
+      }
       if (this.limiter && !this.limiter.allow(normalizeAddress(source.address))) {
         this.counters.rateLimited++;
         return;
