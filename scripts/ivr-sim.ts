@@ -2,10 +2,10 @@
  * Text-mode IVR simulator.
  *
  *   npx tsx scripts/ivr-sim.ts ivr-flows/12315.yaml [--at 2026-11-30T10:00+08:00] [--caller 13800138000]
- *       [--holiday 2026-10-01]... [--workday 2026-10-10]... [--case 2026112800015:processing:2026-11-20]...
- *       [--queue connected|closed|full|timeout] [--survey] [--keys "1,,4,2026112800015#"]
+ *       [--holiday 2026-10-01]... [--workday 2026-10-10]... [--case 20261120000015:processing:2026-11-20]...
+ *       [--queue connected|closed|full|timeout] [--survey] [--keys "1,,4,20261120000015#"]
  *
- * Each line you type is key presses (`4`, `2026112800015#`); an empty line is silence (the pending timeout
+ * Each line you type is key presses (`4`, `20261120000015#`); an empty line is silence (the pending timeout
  * fires); `h` hangs up. `--keys` gives the lines up front, comma-separated, for scripted runs.
  */
 import readline from 'node:readline';
@@ -23,7 +23,7 @@ if (!flow) {
 }
 
 const cases: Record<string, IvrCaseStatus> = {
-  '2026112800015': { caseId: 'C-2026-00015', status: 'processing', acceptedOn: '2026-11-20', updatedOn: '2026-11-25' },
+  '20261120000015': { caseId: 'C-2026-00015', status: 'processing', acceptedOn: '2026-11-20', updatedOn: '2026-11-25' },
 };
 for (const c of all('--case')) {
   const [num, status, date] = c.split(':');

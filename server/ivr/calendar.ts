@@ -54,7 +54,13 @@ export class SimpleCalendar implements IvrCalendar {
   private readonly makeup: Set<string>;
 
   constructor(opts: SimpleCalendarOptions = {}) {
-    const s = opts.schedules ?? { [DEFAULT_SCHEDULE]: [['08:30', '17:30']] };
+    // Same as server/calendar's DEFAULT_HOTLINE_HOURS: working days 08:30–12:00 and 13:30–17:30.
+    const s = opts.schedules ?? {
+      [DEFAULT_SCHEDULE]: [
+        ['08:30', '12:00'],
+        ['13:30', '17:30'],
+      ],
+    };
     this.schedules = Object.fromEntries(
       Object.entries(s).map(([k, spans]) => [k, spans.map(([a, b]) => [hhmmToMinutes(a), hhmmToMinutes(b)])]),
     );

@@ -22,8 +22,25 @@ export class DigitBuffer {
 
   constructor(private readonly clock: Clock) {}
 
+  private swallow: { digit: string; until: number } | null = null;
+
+  /**
+   * Drops `digit` if it is the next key and comes within `withinMs`: a caller who filled every digit of a
+   * fixed-length entry still presses # as told, and that # must not answer the next menu.
+   */
+  swallowNext(digit: string, withinMs: number): void {
+    if (this.buf[0] === digit) {
+      this.buf.shift();
+      return;
+    }
+    if (this.buf.length === 0) this.swallow = { digit, until: this.clock.now() + withinMs };
+  }
+
   push(digit: string): void {
     if (this.failure) return;
+    const sw = this.swallow;
+    this.swallow = null;
+    if (sw && sw.digit === digit && this.clock.now() <= sw.until) return;
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;

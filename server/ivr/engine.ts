@@ -351,6 +351,8 @@ export class IvrSession {
           }),
         );
         if (r.outcome === 'hangup') throw new CallerHangup();
+        // Keys pressed while waiting for an agent are not answers to whatever comes next.
+        this.digits.flush();
         if (r.outcome === 'connected') {
           this.transition(IvrSessionState.Connected);
           this.queue = node.queue;
@@ -391,6 +393,7 @@ export class IvrSession {
         const target = interpolate(node.target, this.vars);
         this.ivrPath.push(`transfer:${target}`);
         const r = await this.guard(this.port.transfer(target));
+        this.digits.flush();
         return r.ok ? { kind: 'end', outcome: 'transferred' } : { kind: 'node', id: node.onFail };
       }
       case 'hangup':
@@ -481,7 +484,10 @@ export class IvrSession {
         if (d === node.terminator) break;
         if (d >= '0' && d <= '9') {
           entered += d;
-          if (entered.length >= node.max) break;
+          if (entered.length >= node.max) {
+            if (node.terminator) this.digits.swallowNext(node.terminator, node.interDigitTimeoutMs);
+            break;
+          }
         }
         d = await this.digits.next(node.interDigitTimeoutMs);
       }

@@ -6,6 +6,8 @@
  */
 import path from 'node:path';
 import { FakeClock } from '../util/clock.js';
+import { defaultCalendar, DEFAULT_HOTLINE_HOURS } from '../calendar/index.js';
+import { ivrCalendarFrom } from './adapters.js';
 import { SimpleCalendar } from './calendar.js';
 import { IvrEngine, type IvrResult } from './engine.js';
 import type {
@@ -110,7 +112,11 @@ export async function simulate(o: SimOptions): Promise<IvrResult> {
     flows: () => registry.snapshot(),
     clock,
     services: {
-      calendar: new SimpleCalendar({ holidays: o.holidays, makeupWorkdays: o.makeupWorkdays }),
+      // The bundled national holiday calendar, unless the author lists the days to simulate.
+      calendar:
+        o.holidays.length + o.makeupWorkdays.length > 0
+          ? new SimpleCalendar({ holidays: o.holidays, makeupWorkdays: o.makeupWorkdays })
+          : ivrCalendarFrom(defaultCalendar(), { default: DEFAULT_HOTLINE_HOURS }),
       cases: new StaticCaseStatusTable(o.cases),
       callbacks: store,
       surveys: store,

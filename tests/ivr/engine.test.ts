@@ -182,7 +182,7 @@ describe('after hours and the holiday calendar', () => {
 
 describe('case progress lookup (menu 4)', () => {
   const cases = {
-    '2026112800015': {
+    '20261120000015': {
       caseId: 'C-15',
       status: 'processing' as const,
       acceptedOn: '2026-11-20',
@@ -194,7 +194,7 @@ describe('case progress lookup (menu 4)', () => {
     const h = harness({ cases });
     const port = new ScriptedPort(h.clock, [
       { onPrompt: 'main_menu', keys: '4' },
-      { onPrompt: 'lookup_enter', keys: '2026112800015#', afterMs: 500 },
+      { onPrompt: 'lookup_enter', keys: '20261120000015#', afterMs: 500 },
       { onPrompt: 'main_menu', keys: '0', nth: 2 },
     ]);
     const r = await runToEnd(h.clock, h.engine.start(port, { flowId: '12315' }));
@@ -202,7 +202,7 @@ describe('case progress lookup (menu 4)', () => {
     const to = port.played.indexOf('back_to_menu');
     expect(port.played.slice(from, to + 1)).toEqual([
       'lookup_case',
-      ...'2026112800015'.split('').map((d) => `say_${d}`),
+      ...'20261120000015'.split('').map((d) => `say_${d}`),
       'lookup_accepted_on',
       ...['say_2', 'say_0', 'say_2', 'say_6', 'say_nian', 'say_shi', 'say_1', 'say_yue', 'say_2', 'say_shi', 'say_ri'],
       'lookup_status_is',
@@ -213,23 +213,40 @@ describe('case progress lookup (menu 4)', () => {
     expect(r.ivrPath).toEqual(['menu:4', 'flow:12315-lookup', 'menu:0', 'queue:general']);
     // The agent sees the case the caller asked about.
     expect(port.enqueued[0]!.vars).toMatchObject({
-      case_no: '2026112800015',
+      case_no: '20261120000015',
       case_id: 'C-15',
       case_status: 'processing',
     });
   });
 
-  it('an unknown number says so; digits ended by the inter-digit timeout count without #', async () => {
+  it('an unknown number says so; the 14th digit submits without #', async () => {
     const h = harness({ cases });
     const port = new ScriptedPort(h.clock, [
       { onPrompt: 'main_menu', keys: '4' },
-      { onPrompt: 'lookup_enter', keys: '1234567', afterMs: 200 },
+      { onPrompt: 'lookup_enter', keys: '20261120999999', afterMs: 200 },
       { onPrompt: 'main_menu', keys: '1', nth: 2 },
     ]);
     const r = await runToEnd(h.clock, h.engine.start(port, { flowId: '12315' }));
-    expect(r.vars.case_no).toBe('1234567');
+    expect(r.vars.case_no).toBe('20261120999999');
     expect(port.played).toContain('lookup_not_found');
     expect(port.played).not.toContain('lookup_case');
+  });
+
+  it('a pause of more than the inter-digit timeout ends a short entry, which is re-asked', async () => {
+    const h = harness({ cases });
+    const port = new ScriptedPort(h.clock, [
+      { onPrompt: 'main_menu', keys: '4' },
+      { onPrompt: 'lookup_enter', keys: '2026112000001', afterMs: 200 },
+      { onPrompt: 'lookup_invalid', keys: '1', afterMs: 1500 },
+      { onPrompt: 'main_menu', keys: '1', nth: 2 },
+    ]);
+    const session = h.engine.start(port, { flowId: '12315' });
+    const r = await runToEnd(h.clock, session);
+    const i = port.played.indexOf('lookup_invalid');
+    expect(i).toBeGreaterThan(0);
+    expect(port.played.slice(i, i + 2)).toEqual(['lookup_invalid', 'lookup_enter']);
+    // The second attempt got only "1": invalid again, so the sub-flow gives up and returns to the menu.
+    expect(r.ivrPath).toEqual(['menu:4', 'flow:12315-lookup', 'ask:invalid', 'menu:1', 'queue:complaint']);
   });
 
   it('too few digits re-prompts with the error prompt', async () => {
@@ -237,7 +254,7 @@ describe('case progress lookup (menu 4)', () => {
     const port = new ScriptedPort(h.clock, [
       { onPrompt: 'main_menu', keys: '4' },
       { onPrompt: 'lookup_enter', keys: '123#', afterMs: 200 },
-      { onPrompt: 'lookup_enter', keys: '2026112800015#', afterMs: 200, nth: 2 },
+      { onPrompt: 'lookup_enter', keys: '20261120000015#', afterMs: 200, nth: 2 },
       { onPrompt: 'main_menu', keys: '1', nth: 2 },
     ]);
     await runToEnd(h.clock, h.engine.start(port, { flowId: '12315' }));
@@ -262,12 +279,14 @@ describe('English sub-flow', () => {
 
   it('reads a case status back in English', async () => {
     const h = harness({
-      cases: { '123456': { caseId: 'C-1', status: 'closed', acceptedOn: '2026-03-05', updatedOn: '2026-04-01' } },
+      cases: {
+        '20260305000001': { caseId: 'C-1', status: 'closed', acceptedOn: '2026-03-05', updatedOn: '2026-04-01' },
+      },
     });
     const port = new ScriptedPort(h.clock, [
       { onPrompt: 'main_menu', keys: '9' },
       { onPrompt: 'en_menu', keys: '4' },
-      { onPrompt: 'en_lookup_enter', keys: '123456#' },
+      { onPrompt: 'en_lookup_enter', keys: '20260305000001#' },
       { onPrompt: 'en_menu', keys: '0', nth: 2 },
     ]);
     await runToEnd(h.clock, h.engine.start(port, { flowId: '12315' }));

@@ -12,6 +12,7 @@ import type {
   IvrEnqueueRequest,
   IvrEnqueueResult,
   IvrPrompt,
+  IvrServices,
   PlayOutcome,
   SurveyStore,
 } from '../../server/ivr/port.js';
@@ -179,6 +180,7 @@ export function harness(
     calendar?: SimpleCalendarOptions;
     surveys?: SurveyStore;
     cases?: Record<string, IvrCaseStatus>;
+    services?: Partial<IvrServices>;
   } = {},
 ): Harness {
   const clock = new FakeClock();
@@ -199,6 +201,7 @@ export function harness(
       surveys: opts.surveys ?? store,
       voicemail,
       wallClock: () => new Date(at.getTime() + clock.now()),
+      ...opts.services,
     },
   });
   return { clock, registry, engine, store, voicemail, cases, at };

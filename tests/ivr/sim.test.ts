@@ -61,7 +61,7 @@ describe('ivr simulator', () => {
         '--at',
         '2026-11-30T10:00+08:00',
         '--keys',
-        '4,2026112800015#,h',
+        '4,20261120000015#,h',
       ],
       { cwd: path.join(FLOWS_DIR, '..'), encoding: 'utf8' },
     );
