@@ -25,6 +25,8 @@ export interface ServerConfig {
   rtpPortMin: number;
   rtpPortMax: number;
   seedDemo: boolean;
+  /** ICE for browser agents: host candidates offered, optional 1:1 NAT address and STUN server. */
+  webrtc: { hostAddresses: string[]; publicAddress: string | null; stunServer: string | null };
   /** Addresses never banned by the SIP defence (besides trunk sources). */
   defenceExempt: string[];
   /** Secret for stateless digest nonces; random per process unless set (then nonces survive a restart). */
@@ -77,6 +79,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     rtpPortMax: int(env, 'RTP_PORT_MAX', 29999),
     seedDemo: (env.SEED_DEMO ?? '1') !== '0',
     nonceSecret: env.SIP_NONCE_SECRET ?? null,
+    webrtc: {
+      hostAddresses: (env.WEBRTC_HOST_ADDRESSES ?? (bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost))
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+      publicAddress: env.WEBRTC_PUBLIC_ADDRESS ?? env.PUBLIC_ADDRESS ?? null,
+      stunServer: env.WEBRTC_STUN ?? null,
+    },
     defenceExempt: (env.SIP_DEFENCE_EXEMPT ?? '')
       .split(',')
       .map((x) => x.trim())

@@ -13,6 +13,7 @@ import { CdrStore } from './calls/cdr.js';
 import { callsRoutes } from './api/routes/calls.js';
 import { AuthService } from './api/auth/plugin.js';
 import { createMediaEngine, type MediaEngine } from './media/engine/index.js';
+import { warmUpWebRtc, webRtcEndpointKind } from './media/webrtc/endpoint.js';
 import { Directory } from './directory/directory.js';
 import { seedDemo, type DemoSeed } from './directory/seed.js';
 import { DigestAuthenticator } from './sip/auth/digest.js';
@@ -108,8 +109,11 @@ export async function createHotlineServer(
   const authenticator = new RequestAuthenticator(digest, lookupHa1, createLogger('sip-auth'), (ip, user, reason) =>
     defence.recordAuthFailure(ip, user, reason),
   );
+  // Registrations are soft state (phones re-register): their own connection, without an fsync per REGISTER.
+  const locationDb =
+    config.databaseFile === ':memory:' ? db : openDatabase(config.databaseFile, { synchronous: 'NORMAL' });
   const registrar = new Registrar({
-    db,
+    db: locationDb,
     domain: config.realm,
     clock,
     logger: createLogger('registrar'),
@@ -135,6 +139,16 @@ export async function createHotlineServer(
     portMax: config.rtpPortMax,
     thread: o.mediaThread,
   });
+  // Browser agents (JsSIP) bring ICE + DTLS-SRTP: their legs are WebRTC endpoints.
+  engine.registerEndpointKind(
+    'webrtc',
+    webRtcEndpointKind({
+      hostAddresses: config.webrtc.hostAddresses,
+      publicAddress: config.webrtc.publicAddress ?? undefined,
+      stunServer: config.webrtc.stunServer ?? undefined,
+    }),
+  );
+  await warmUpWebRtc();
   const calls = new CallManager({
     stack: sip,
     engine,
@@ -194,6 +208,7 @@ export async function createHotlineServer(
         await sip.close();
         await engine.close();
         registrar.close();
+        if (locationDb !== db) locationDb.close();
         db.close();
       })();
       return closed;
