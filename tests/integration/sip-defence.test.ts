@@ -359,8 +359,10 @@ describe('svcrack (password guessing)', () => {
     expect(d.stats.bansIssued).toBe(1);
     expect(d.bans().map((b) => b.address)).toEqual([SCAN_IP]);
     expect(d.stats.bannedDrops).toBeGreaterThan(0);
-    // 1 unauthenticated probe + 10 failed guesses were answered (401), nothing after.
-    expect(server.counters.statuses.get(401)).toBe(11);
+    // 1 unauthenticated probe + 10 failed guesses were answered (401), nothing after. A loaded machine
+    // may make svcrack retransmit a guess, and the transaction layer then repeats the same 401.
+    expect(server.counters.statuses.get(401)).toBeGreaterThanOrEqual(11);
+    expect(server.counters.statuses.get(401)).toBeLessThanOrEqual(13);
     expect(server.counters.statuses.get(200)).toBeUndefined();
 
     // The banned address gets nothing, even for OPTIONS; another address is served as usual.
