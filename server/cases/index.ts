@@ -8,3 +8,4 @@ export * from './number.js';
 export * from './repository.js';
 export { caseMigrations } from './schema.js';
 export * from './workflow.js';
+export { GroupCommit } from './group-commit.js';

@@ -5,6 +5,7 @@ import { createLogger, maskPhone } from '../util/log.js';
 import { areaName, areaRange } from './areas.js';
 import { Categories, defaultCategories } from './categories.js';
 import { Deadlines } from './deadlines.js';
+import { GroupCommit } from './group-commit.js';
 import {
   CaseError,
   CaseNotFoundError,
@@ -197,6 +198,12 @@ export interface CaseRepositoryOptions {
   ivrTypeMap?: Record<string, CaseType>;
   /** Screen-pop history window in days (default 365). */
   historyDays?: number;
+  /**
+   * Consecutive edits of a case by the same person within this window are merged into one audit
+   * entry (first old value, last new value), so autosave does not write one entry per keystroke
+   * burst. Default 5 minutes; 0 records every save.
+   */
+  auditMergeMs?: number;
 }
 
 export const DEFAULT_IVR_TYPE_MAP: Record<string, CaseType> = {
@@ -328,6 +335,8 @@ export class CaseRepository {
   private readonly now: () => Date;
   private readonly ivrTypeMap: Record<string, CaseType>;
   private readonly historyDays: number;
+  private readonly auditMergeMs: number;
+  private readonly commits: GroupCommit;
   private readonly stmt: {
     byId: BetterSqlite3.Statement<[number], Row>;
     byNumber: BetterSqlite3.Statement<[string], Row>;
@@ -359,6 +368,8 @@ export class CaseRepository {
     this.now = o.now ?? (() => new Date());
     this.ivrTypeMap = o.ivrTypeMap ?? DEFAULT_IVR_TYPE_MAP;
     this.historyDays = o.historyDays ?? 365;
+    this.auditMergeMs = o.auditMergeMs ?? 5 * 60_000;
+    this.commits = new GroupCommit(db);
     this.stmt = {
       byId: this.s.prepare(`${SELECT} WHERE c.id = ?`),
       byNumber: this.s.prepare(`${SELECT} WHERE c.number = ?`),
@@ -373,6 +384,23 @@ export class CaseRepository {
       auditSince: this.s.prepare('SELECT * FROM case_audit WHERE case_id = ? AND version > ? ORDER BY id'),
       unit: this.s.prepare('SELECT * FROM org_units WHERE id = ?'),
     };
+  }
+
+  /**
+   * Runs a write through the shared group commit (see GroupCommit): the HTTP routes use it for
+   * autosave and create, so many agents' saves share one fsync.
+   */
+  grouped<T>(fn: () => T): Promise<T> {
+    return this.commits.run(fn);
+  }
+
+  get groupCommitStats(): Readonly<GroupCommit['stats']> {
+    return this.commits.stats;
+  }
+
+  /** Flushes pending grouped writes. Safe to call twice; the database is the caller's to close. */
+  close(): void {
+    this.commits.close();
   }
 
   // ---------------------------------------------------------------- reads
@@ -721,7 +749,7 @@ export class CaseRepository {
         )
         .run(...args, due?.kind ?? null, due?.due ?? null, at, id, version);
       if (res.changes !== 1) throw new Error('version check raced inside a transaction');
-      this.stmt.audit.run(id, version + 1, at, actor.id, 'update', JSON.stringify(changes));
+      this.auditUpdate(id, version, at, actor.id, changes);
       return this.get(id, scope);
     });
   }
@@ -1036,6 +1064,42 @@ export class CaseRepository {
 
   private nowIso(): string {
     return this.now().toISOString();
+  }
+
+  /** Appends an 'update' audit entry, or merges it into the same person's entry of the last few minutes. */
+  private auditUpdate(
+    id: number,
+    version: number,
+    at: string,
+    actorId: number | null,
+    changes: Record<string, [unknown, unknown]>,
+  ): void {
+    const last = this.s
+      .prepare(
+        'SELECT id, version, at, actor_id, action, changes FROM case_audit WHERE case_id = ? ORDER BY id DESC LIMIT 1',
+      )
+      .get(id) as
+      { id: number; version: number; at: string; actor_id: number | null; action: string; changes: string } | undefined;
+    if (
+      last &&
+      this.auditMergeMs > 0 &&
+      last.action === 'update' &&
+      last.actor_id === actorId &&
+      last.version === version &&
+      Date.parse(at) - Date.parse(last.at) <= this.auditMergeMs
+    ) {
+      const merged = JSON.parse(last.changes) as Record<string, [unknown, unknown]>;
+      for (const [k, [before, after]] of Object.entries(changes)) {
+        merged[k] = [k in merged ? merged[k]![0] : before, after];
+        if (merged[k]![0] === merged[k]![1]) delete merged[k];
+      }
+      // `at` stays the start of the burst, so the merge window cannot slide forever.
+      this.s
+        .prepare('UPDATE case_audit SET version = ?, changes = ? WHERE id = ?')
+        .run(version + 1, JSON.stringify(merged), last.id);
+      return;
+    }
+    this.stmt.audit.run(id, version + 1, at, actorId, 'update', JSON.stringify(changes));
   }
 
   private isDraftOfCall(caseId: number, callId: string): boolean {

@@ -75,21 +75,28 @@ export const caseMigrations: readonly Migration[] = [
       CREATE INDEX cases_credit     ON cases(respondent_credit_code) WHERE respondent_credit_code <> '';
       CREATE INDEX cases_parent     ON cases(parent_id) WHERE parent_id IS NOT NULL;
 
-      -- Trigram index (SQLite ≥ 3.34) works for Chinese without a word segmenter; queries of 3+ characters.
+      -- Trigram index (SQLite >= 3.34) works for Chinese without a word segmenter; queries of 3+ characters.
+      -- Drafts are not indexed: they are what agents autosave while typing, and list searches skip
+      -- them anyway. A row is in the index exactly when its status is neither draft nor discarded
+      -- (discarded is reachable only from draft), and the triggers keep to that rule.
       CREATE VIRTUAL TABLE cases_fts USING fts5(
         respondent_name, description, content='cases', content_rowid='id', tokenize='trigram'
       );
-      CREATE TRIGGER cases_fts_ai AFTER INSERT ON cases BEGIN
+      CREATE TRIGGER cases_fts_ai AFTER INSERT ON cases
+        WHEN new.status NOT IN ('draft', 'discarded') BEGIN
         INSERT INTO cases_fts(rowid, respondent_name, description) VALUES (new.id, new.respondent_name, new.description);
       END;
-      CREATE TRIGGER cases_fts_ad AFTER DELETE ON cases BEGIN
+      CREATE TRIGGER cases_fts_ad AFTER DELETE ON cases
+        WHEN old.status NOT IN ('draft', 'discarded') BEGIN
         INSERT INTO cases_fts(cases_fts, rowid, respondent_name, description)
           VALUES ('delete', old.id, old.respondent_name, old.description);
       END;
-      CREATE TRIGGER cases_fts_au AFTER UPDATE OF respondent_name, description ON cases BEGIN
+      -- One trigger, so the delete of the old text always runs before the insert of the new.
+      CREATE TRIGGER cases_fts_au AFTER UPDATE OF respondent_name, description, status ON cases BEGIN
         INSERT INTO cases_fts(cases_fts, rowid, respondent_name, description)
-          VALUES ('delete', old.id, old.respondent_name, old.description);
-        INSERT INTO cases_fts(rowid, respondent_name, description) VALUES (new.id, new.respondent_name, new.description);
+          SELECT 'delete', old.id, old.respondent_name, old.description WHERE old.status NOT IN ('draft', 'discarded');
+        INSERT INTO cases_fts(rowid, respondent_name, description)
+          SELECT new.id, new.respondent_name, new.description WHERE new.status NOT IN ('draft', 'discarded');
       END;
 
       CREATE TABLE case_links (

@@ -281,7 +281,8 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (app, opt
     async (req, reply) => {
       const body = { ...req.body };
       if (userOf(req).role === 'agent') body.agentId = userOf(req).id;
-      return reply.code(201).send(repo.create(body, actorOf(req)));
+      const actor = actorOf(req);
+      return reply.code(201).send(await repo.grouped(() => repo.create(body, actor)));
     },
   );
 
@@ -339,7 +340,10 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (app, opt
     },
     async (req) => {
       const { version, ...patch } = req.body;
-      return repo.update(req.params.id, version, patch, actorOf(req), scopeOf(req));
+      const actor = actorOf(req);
+      const scope = scopeOf(req);
+      // Autosave path: many agents' saves share one fsync (group commit).
+      return repo.grouped(() => repo.update(req.params.id, version, patch, actor, scope));
     },
   );
 

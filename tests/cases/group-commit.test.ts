@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CaseStatus, GroupCommit, VersionConflictError, type CaseRepository } from '../../server/cases/index.js';
+import type { Database } from '../../server/storage/database.js';
+import { completeComplaint, tempCaseRepo, type WallClock } from './helpers.js';
+
+const agent = { id: 7, role: 'agent' as const };
+let repo: CaseRepository;
+let db: Database;
+let clock: WallClock;
+let cleanup: () => void;
+
+beforeEach(() => {
+  ({ repo, db, clock, cleanup } = tempCaseRepo());
+});
+afterEach(() => {
+  repo.close();
+  cleanup();
+});
+
+describe('group commit', () => {
+  it('commits concurrent saves in one transaction; a failing save rolls back alone', async () => {
+    const cases = Array.from({ length: 30 }, () => repo.create({ type: 'complaint', draft: true }, agent));
+    const before = repo.groupCommitStats.batches;
+    const results = await Promise.allSettled(
+      cases.map((c, i) =>
+        repo.grouped(() => repo.update(c.id, i === 5 ? 99 : 1, { description: `第${i}次保存` }, agent)),
+      ),
+    );
+    expect(repo.groupCommitStats.batches - before).toBe(1);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(29);
+    const failed = results[5] as PromiseRejectedResult;
+    expect(failed.reason).toBeInstanceOf(VersionConflictError);
+    expect(repo.get(cases[5]!.id).description).toBe('');
+    expect(repo.get(cases[6]!.id).description).toBe('第6次保存');
+  });
+
+  it('rolls back a write that throws half way (savepoint), keeping the others', async () => {
+    const gc = new GroupCommit(db);
+    db.sqlite.exec('CREATE TABLE t (x INTEGER)');
+    const ins = db.sqlite.prepare('INSERT INTO t VALUES (?)');
+    const ok = gc.run(() => ins.run(1));
+    const bad = gc.run(() => {
+      ins.run(2);
+      throw new Error('boom');
+    });
+    await ok;
+    await expect(bad).rejects.toThrow('boom');
+    expect(db.sqlite.prepare('SELECT x FROM t').all()).toEqual([{ x: 1 }]);
+    gc.close();
+    gc.close();
+    await expect(gc.run(() => 1)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('audit merging for autosave', () => {
+  it('merges one person’s saves within the window into one entry, first old → last new', () => {
+    const c = repo.create({ type: 'complaint', draft: true }, agent);
+    let v = c.version;
+    for (const text of ['冰', '冰箱', '冰箱不制冷']) v = repo.update(c.id, v, { description: text }, agent).version;
+    v = repo.update(c.id, v, { amount: 100 }, agent).version;
+    let audit = repo.audit(c.id);
+    expect(audit.map((a) => a.action)).toEqual(['create', 'update']);
+    expect(audit[1]!.version).toBe(v);
+    expect(audit[1]!.changes).toEqual({ description: ['', '冰箱不制冷'], amount: [null, 100] });
+    // Another person, or the same one later, starts a new entry.
+    v = repo.update(c.id, v, { request: '退货' }, { id: 8, role: 'agent' }).version;
+    clock.advanceDays(1);
+    v = repo.update(c.id, v, { request: '退款' }, agent).version;
+    audit = repo.audit(c.id);
+    expect(audit.map((a) => a.actorId)).toEqual([7, 7, 8, 7]);
+    // A stale writer still sees what changed since its version.
+    try {
+      repo.update(c.id, 2, { request: 'x' }, agent);
+      throw new Error('no conflict');
+    } catch (e) {
+      // The merged entry (versions 2..5) did not touch request; the two later ones did.
+      expect((e as VersionConflictError).since.map((s) => s.changes.request)).toEqual([
+        undefined,
+        ['', '退货'],
+        ['退货', '退款'],
+      ]);
+    }
+  });
+});
+
+describe('full-text index consistency', () => {
+  it('drafts are not indexed; registration indexes; edits reindex; integrity check passes', () => {
+    const d = repo.create({ ...completeComplaint({ description: '独角兽牌冰箱漏水' }), draft: true }, agent);
+    expect(repo.list({ q: '独角兽', includeDrafts: true }, { kind: 'all' }).total).toBe(0);
+    const reg = repo.transition(d.id, d.version, { to: CaseStatus.Registered }, agent);
+    expect(repo.list({ q: '独角兽' }, { kind: 'all' }).total).toBe(1);
+    repo.update(reg.id, reg.version, { description: '凤凰牌冰箱漏水' }, agent);
+    expect(repo.list({ q: '独角兽' }, { kind: 'all' }).total).toBe(0);
+    expect(repo.list({ q: '凤凰牌' }, { kind: 'all' }).total).toBe(1);
+    const x = repo.create({ type: 'suggestion', draft: true, description: '草稿作废' }, agent);
+    repo.transition(x.id, x.version, { to: CaseStatus.Discarded, reason: '误建' }, agent);
+    // rank 0: the index's own structure (rank 1 would demand every content row, drafts too, be indexed).
+    expect(() => db.sqlite.exec(`INSERT INTO cases_fts(cases_fts, rank) VALUES ('integrity-check', 0)`)).not.toThrow();
+    const indexed = db.sqlite
+      .prepare(`SELECT rowid FROM cases_fts WHERE cases_fts MATCH '"冰箱漏"' ORDER BY rowid`)
+      .all();
+    expect(indexed).toEqual([{ rowid: reg.id }]);
+    expect(db.sqlite.prepare(`SELECT rowid FROM cases_fts WHERE cases_fts MATCH '"草稿作"'`).all()).toEqual([]);
+  });
+});
