@@ -1,0 +1,131 @@
+import { useState, type FormEvent } from 'react';
+import type { TransferMode, TransferTarget } from '../lib/api.js';
+import { callerForDisplay, formatDuration } from '../lib/format.js';
+import { CallPhase } from '../store/call-machine.js';
+import { useController, useDesktop, useNow, useT } from './context.js';
+
+const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
+
+export function CallPanel() {
+  const c = useController();
+  const t = useT();
+  const phase = useDesktop((s) => s.phase);
+  const offer = useDesktop((s) => s.offer);
+  const sip = useDesktop((s) => s.sip);
+  const role = useDesktop((s) => s.user?.role ?? 'agent');
+  const answeredAt = useDesktop((s) => s.answeredAt);
+  const muted = useDesktop((s) => s.muted);
+  const panel = useDesktop((s) => s.panel);
+  const now = useNow(500);
+  if (phase !== CallPhase.Answering && phase !== CallPhase.Connected && phase !== CallPhase.Held) return null;
+  const held = phase === CallPhase.Held;
+  const live = phase !== CallPhase.Answering;
+  const toggle = (p: 'dialpad' | 'transfer') => c.store.getState().openPanel(panel === p ? null : p);
+  return (
+    <section className="call" aria-label={t('talkTime')} data-testid="call-panel" data-phase={phase}>
+      <div className="call-head">
+        <span className="caller">{callerForDisplay(offer?.consumer ?? sip?.remote ?? null, role, true) ?? '—'}</span>
+        {offer && <span className="queue">{offer.queueName}</span>}
+        <span className="timer" data-testid="talk-timer">
+          {answeredAt !== null ? formatDuration(now - answeredAt) : t('answering')}
+        </span>
+        {held && <span className="pill held">{t('onHold')}</span>}
+      </div>
+      <div className="controls">
+        <button type="button" disabled={!live} onClick={() => c.toggleHold()} data-testid="hold">
+          {held ? t('resume') : t('hold')} (F6)
+        </button>
+        <button type="button" disabled={!live} onClick={() => c.toggleMute()} className={muted ? 'active' : ''}>
+          {muted ? t('unmute') : t('mute')} (F7)
+        </button>
+        <button type="button" disabled={!live} onClick={() => toggle('dialpad')}>
+          {t('dialpad')} (F8)
+        </button>
+        <button type="button" disabled={!live} onClick={() => toggle('transfer')}>
+          {t('transfer')} (F9)
+        </button>
+        <button type="button" className="danger" onClick={() => c.hangup()} data-testid="hangup">
+          {t('hangup')} (F4)
+        </button>
+      </div>
+      {panel === 'dialpad' && live && <DialPad />}
+      {panel === 'transfer' && live && <TransferForm />}
+    </section>
+  );
+}
+
+function DialPad() {
+  const c = useController();
+  const t = useT();
+  const sent = useDesktop((s) => s.dtmfSent);
+  return (
+    <div className="dialpad" aria-label={t('dialpad')}>
+      {KEYS.map((k) => (
+        <button type="button" key={k} onClick={() => c.dtmf(k)}>
+          {k}
+        </button>
+      ))}
+      <div className="sent">{sent ? t('dtmfSent', { d: sent }) : ''}</div>
+    </div>
+  );
+}
+
+function TransferForm() {
+  const c = useController();
+  const t = useT();
+  const queues = useDesktop((s) => s.queues);
+  const busy = useDesktop((s) => s.transferBusy);
+  const error = useDesktop((s) => s.transferError);
+  const [kind, setKind] = useState<TransferTarget['kind']>('queue');
+  const [value, setValue] = useState('');
+  const [mode, setMode] = useState<TransferMode>('blind');
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (await c.transfer({ kind, value: value.trim() }, mode)) c.store.getState().notify('info', t('transferDone'));
+  };
+  return (
+    <form className="transfer" onSubmit={submit} aria-label={t('transfer')}>
+      <label>
+        {t('transferTo')}
+        <select value={kind} onChange={(e) => setKind(e.target.value as TransferTarget['kind'])}>
+          <option value="queue">{t('transferQueue')}</option>
+          <option value="agent">{t('transferAgent')}</option>
+          <option value="number">{t('transferNumber')}</option>
+        </select>
+      </label>
+      {kind === 'queue' ? (
+        <select value={value} onChange={(e) => setValue(e.target.value)} required aria-label={t('transferQueue')}>
+          <option value="" />
+          {queues.map((q) => (
+            <option key={q.queueId} value={q.queueId}>
+              {q.name}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          required
+          pattern={kind === 'number' ? '[0-9+]{3,20}' : '.{1,32}'}
+          aria-label={kind === 'agent' ? t('transferAgent') : t('transferNumber')}
+        />
+      )}
+      <select value={mode} onChange={(e) => setMode(e.target.value as TransferMode)}>
+        <option value="blind">{t('transferBlind')}</option>
+        <option value="consult">{t('transferConsult')}</option>
+      </select>
+      <button type="submit" className="primary" disabled={busy}>
+        {t('transferGo')}
+      </button>
+      <button type="button" onClick={() => c.store.getState().openPanel(null)}>
+        {t('cancel')}
+      </button>
+      {error && (
+        <p className="error" role="alert" data-testid="transfer-error">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}

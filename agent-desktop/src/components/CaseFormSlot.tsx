@@ -1,0 +1,48 @@
+import type { ComponentType } from 'react';
+import { CallPhase } from '../store/call-machine.js';
+import { useDesktop, useT } from './context.js';
+
+/** What the case form (issue 6) gets to work with; it loads and saves cases itself through /api/cases. */
+export interface CaseFormProps {
+  token: string;
+  callId: string | null;
+  /** The consumer's number as the offer gave it (full; the form decides what to show). */
+  consumer: string | null;
+  queueId: string | null;
+  phase: CallPhase;
+  lang: 'zh' | 'en';
+}
+
+let registered: ComponentType<CaseFormProps> | null = null;
+
+/** The cases work plugs its form in here once, before the desktop renders (agent-desktop/src/main.tsx). */
+export function registerCaseForm(component: ComponentType<CaseFormProps>): void {
+  registered = component;
+}
+
+export function CaseFormSlot() {
+  const t = useT();
+  const token = useDesktop((s) => s.token);
+  const offer = useDesktop((s) => s.offer);
+  const agentCallId = useDesktop((s) => s.agent?.callId ?? null);
+  const phase = useDesktop((s) => s.phase);
+  const lang = useDesktop((s) => s.lang);
+  const Form = registered;
+  return (
+    <section className="case-slot" aria-label={t('caseForm')} data-slot="case-form">
+      <h2>{t('caseForm')}</h2>
+      {Form && token ? (
+        <Form
+          token={token}
+          callId={offer?.callId ?? agentCallId}
+          consumer={offer?.consumer ?? null}
+          queueId={offer?.queueId ?? null}
+          phase={phase}
+          lang={lang}
+        />
+      ) : (
+        <p className="muted">{t('caseFormPlaceholder')}</p>
+      )}
+    </section>
+  );
+}
