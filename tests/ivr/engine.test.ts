@@ -34,7 +34,7 @@ describe('12315 flow on the engine', () => {
     const r = await runToEnd(h.clock, h.engine.start(port, { flowId: '12315' }));
     expect(port.stops).toBe(1);
     expect(port.played).toEqual(['welcome', 'consult_intro']);
-    expect(r.ivrPath).toEqual(['menu:3', 'queue:consult']);
+    expect(r.ivrPath).toEqual(['menu:3', 'queue:consultation']);
   });
 
   it('silence: timeout re-prompt once, then falls back to an agent, at the configured times', async () => {
@@ -43,8 +43,8 @@ describe('12315 flow on the engine', () => {
     const session = h.engine.start(port, { flowId: '12315' });
     const r = await runToEnd(h.clock, session);
     expect(port.played).toEqual(['welcome', ...MAIN_MENU, 'menu_timeout', ...MAIN_MENU, 'to_agent']);
-    expect(r.ivrPath).toEqual(['menu:timeout', 'queue:general']);
-    expect(port.enqueued[0]!.queue).toBe('general');
+    expect(r.ivrPath).toEqual(['menu:timeout', 'queue:consultation']);
+    expect(port.enqueued[0]!.queue).toBe('consultation');
     // welcome 1 s + menu 2 s + 6 s timeout + re-prompt 3 s + 6 s timeout = 18 s, then the agent prompt.
     const fake = h.clock.now();
     expect(fake).toBeGreaterThanOrEqual(19_000);
@@ -72,7 +72,7 @@ describe('12315 flow on the engine', () => {
       { onPrompt: 'main_menu', keys: '*', afterMs: 100, nth: 2 },
     ]);
     const r = await runToEnd(h.clock, h.engine.start(port, { flowId: '12315' }));
-    expect(r.ivrPath).toEqual(['menu:invalid', 'queue:general']);
+    expect(r.ivrPath).toEqual(['menu:invalid', 'queue:consultation']);
   });
 
   it('queue failure offers callback or voicemail', async () => {
@@ -86,7 +86,7 @@ describe('12315 flow on the engine', () => {
     expect(port.played.slice(0, 5)).toEqual(['welcome', 'main_menu', 'to_agent', 'queue_busy', 'offline_menu']);
     expect(r.outcome).toBe('hangup');
     expect(r.vars.queue_fail).toBe('full');
-    expect(r.ivrPath).toEqual(['menu:0', 'queue:general', 'offline:2', 'voicemail']);
+    expect(r.ivrPath).toEqual(['menu:0', 'queue:consultation', 'offline:2', 'voicemail']);
   });
 });
 
@@ -210,7 +210,7 @@ describe('case progress lookup (menu 4)', () => {
       'back_to_menu',
     ]);
     expect(port.played.slice(to + 1, to + 2)).toEqual(['main_menu']);
-    expect(r.ivrPath).toEqual(['menu:4', 'flow:12315-lookup', 'menu:0', 'queue:general']);
+    expect(r.ivrPath).toEqual(['menu:4', 'flow:12315-lookup', 'menu:0', 'queue:consultation']);
     // The agent sees the case the caller asked about.
     expect(port.enqueued[0]!.vars).toMatchObject({
       case_no: '20261120000015',
@@ -408,7 +408,7 @@ describe('session lifecycle', () => {
     // A new call gets the new flow.
     const port2 = new ScriptedPort(h.clock, [{ onPrompt: 'main_menu', keys: '2' }], '13900000000', 1000, 'call-2');
     const r2 = await runToEnd(h.clock, h.engine.start(port2, { flowId: '12315' }));
-    expect(r2.queue).toBe('consult');
+    expect(r2.queue).toBe('consultation');
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

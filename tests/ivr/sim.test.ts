@@ -29,15 +29,15 @@ describe('ivr simulator', () => {
     const text = lines.join('\n');
     expect(text).toContain('▶ welcome');
     expect(text).toContain('欢迎致电一二三一五消费者投诉举报热线');
-    expect(text).toContain('☎ 排队 enqueue queue=consult priority=0 skills=consult,zh path=menu:3>queue:consult');
-    expect(lines.at(-1)).toBe('结果 outcome=connected path=menu:3>queue:consult');
+    expect(text).toContain('☎ 排队 enqueue queue=consultation priority=0 skills=consult,zh path=menu:3>queue:consultation');
+    expect(lines.at(-1)).toBe('结果 outcome=connected path=menu:3>queue:consultation');
   });
 
   it('an empty line is silence: the menu times out, re-prompts, then goes to an agent', async () => {
     const { result, lines } = await run(['', '']);
     expect(lines.filter((l) => l.includes('▶ main_menu'))).toHaveLength(2);
     expect(lines.some((l) => l.includes('▶ menu_timeout'))).toBe(true);
-    expect(result.ivrPath).toEqual(['menu:timeout', 'queue:general']);
+    expect(result.ivrPath).toEqual(['menu:timeout', 'queue:consultation']);
   });
 
   it('the simulated date decides business hours; the survey runs after the agent', async () => {
