@@ -635,6 +635,12 @@ export class Acd {
     for (const a of this.agents.values()) if (a.sm.state === AgentState.Ready && a.seat !== null) free.add(a);
     if (free.size === 0) return;
     const now = this.clock.now();
+    if (free.size === 1) {
+      // The usual event (one agent became ready) with a backlog: the first entry in global order this
+      // agent can serve is simply the best-scoring eligible one, so a linear scan replaces the sort.
+      this.matchOneAgent([...free][0]!, now);
+      return;
+    }
     const waiting: Array<{ e: QueueEntry; q: QueueRt; score: [number, number] }> = [];
     for (const q of this.queues.values()) {
       if (!q.cfg.enabled) continue;
@@ -671,6 +677,27 @@ export class Acd {
       for (const a of rts) free.delete(a);
       this.startOffer(e, q, rts, strategy === 'ring_all');
     }
+  }
+
+  private matchOneAgent(a: AgentRt, now: number): void {
+    let best: { e: QueueEntry; q: QueueRt; score: [number, number] } | null = null;
+    for (const qid of a.queues.keys()) {
+      const q = this.queues.get(qid);
+      if (!q?.cfg.enabled) continue;
+      const weight = Math.max(0.1, q.cfg.weight);
+      for (const e of q.entries.values()) {
+        if (this.offers.has(e.id)) continue;
+        const nb = this.notBefore.get(e.id);
+        if (nb !== undefined && nb > now) continue;
+        const score = crossQueueScore(e, weight, now);
+        if (best && !outranks(score, e, best.score, best.e)) continue;
+        if (!meetsSkills(a.skills, effectiveSkills(e, q.cfg.skillRelax, now - e.queueEnteredAt))) continue;
+        best = { e, q, score };
+      }
+    }
+    if (!best) return;
+    if (best.q.cfg.strategy === 'round_robin') best.q.rrLast = this.memberOrder(best.q.cfg.id).get(a.id) ?? null;
+    this.startOffer(best.e, best.q, [a], best.q.cfg.strategy === 'ring_all' && best.e.kind === 'call');
   }
 
   /** Stable round-robin order: members sorted by id (memberships have no other natural order). Cached until a profile changes. */
@@ -963,4 +990,11 @@ export class Acd {
   private emit<K extends keyof AcdEvents>(event: K, ...args: Parameters<AcdEvents[K]>): void {
     for (const fn of this.listeners[event]) (fn as (...a: Parameters<AcdEvents[K]>) => void)(...args);
   }
+}
+
+/** Same order as the sort in matchOnce: caller priority, weighted wait, then queue order. */
+function outranks(sa: [number, number], a: QueueEntry, sb: [number, number], b: QueueEntry): boolean {
+  if (sa[0] !== sb[0]) return sa[0] > sb[0];
+  if (sa[1] !== sb[1]) return sa[1] > sb[1];
+  return compareInQueue(a, b) < 0;
 }
