@@ -36,6 +36,21 @@ export interface CallContext {
 
 export type ConnectResult = 'answered' | 'no-answer' | 'busy' | 'unavailable' | 'failed' | 'caller-gone';
 
+export interface RingOptions {
+  ringTimeoutMs?: number;
+  displayName?: string;
+  /** Aborting cancels the ringing legs (RONA, ring-all losers, caller gone). */
+  signal?: AbortSignal;
+  onRinging?: () => void;
+  extraHeaders?: [string, string][];
+}
+
+export interface RingResult {
+  result: ConnectResult;
+  /** The answered leg, when `result` is 'answered'. */
+  leg: UacLeg | null;
+}
+
 export interface CallManagerOptions {
   stack: SipStack;
   engine: MediaEngine;
@@ -183,19 +198,14 @@ export class CallManager implements CallHandler {
   }
 
   /**
-   * Rings every live binding of `extension` in parallel (forking, §16.6 style, but as a B2BUA) and
-   * bridges the first to answer with the caller; the others are cancelled.
+   * Rings every live binding of `extension` in parallel (forking, like §16.6 but as a B2BUA) and
+   * resolves with the first leg to answer; the others are cancelled. Nothing is bridged here: the
+   * caller decides (plain extension call, ACD agent, merchant station, consultation).
    */
-  async connectToDevice(
-    call: Call,
-    callerMedia: MediaEndpoint,
-    extension: string,
-    opts: { ringTimeoutMs?: number; displayName?: string } = {},
-  ): Promise<ConnectResult> {
+  async ringDevice(call: Call, extension: string, opts: RingOptions = {}): Promise<RingResult> {
     const bindings = this.o.registrar.lookup(extension).filter((b) => b.source !== null);
-    if (bindings.length === 0) return 'unavailable';
-    if (call.inbound.isEnded) return 'caller-gone';
-    call.move(CallEvent.Ring);
+    if (bindings.length === 0) return { result: 'unavailable', leg: null };
+    if (call.inbound.isEnded) return { result: 'caller-gone', leg: null };
     const legs: UacLeg[] = [];
     for (const b of bindings) {
       const media = await this.endpointForDevice(b, `out:${extension}`);
@@ -210,69 +220,46 @@ export class CallManager implements CallHandler {
               : call.callerNumber.replace(/[^0-9+*#]/g, '') || 'anonymous',
           displayName: opts.displayName,
         },
+        extraHeaders: opts.extraHeaders,
       });
       legs.push(leg);
       call.outbound.add(leg);
+      leg.once('ended', () => call.outbound.delete(leg));
     }
     const ringTimeout = opts.ringTimeoutMs ?? this.o.ringTimeoutMs ?? 30_000;
 
-    return new Promise<ConnectResult>((resolve) => {
+    return new Promise<RingResult>((resolve) => {
       let done = false;
-      let winnerLeg: UacLeg | null = null;
       const failures: EndReason[] = [];
       const timer = this.o.clock.setTimeout(() => finish('no-answer'), ringTimeout);
       const onCallerGone = () => finish('caller-gone');
+      const onAbort = () => finish('no-answer');
       call.inbound.once('ended', onCallerGone);
-      const finish = (r: ConnectResult, winner?: UacLeg) => {
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (r: ConnectResult, winner: UacLeg | null = null) => {
         if (done) return;
         done = true;
-        winnerLeg = winner ?? null;
         this.o.clock.clearTimeout(timer);
         call.inbound.off('ended', onCallerGone);
+        opts.signal?.removeEventListener('abort', onAbort);
         for (const l of legs) if (l !== winner) l.hangup();
-        resolve(r);
+        resolve({ result: r, leg: winner });
       };
+      if (opts.signal?.aborted) finish('no-answer');
       for (const leg of legs) {
         leg.on('ringing', () => {
-          if (!done) call.inbound.ring();
+          if (!done) opts.onRinging?.();
         });
         leg.once('answered', () => {
-          if (done) {
-            leg.hangup();
-            return;
-          }
-          void (async () => {
-            const ok = await call.inbound.answer();
-            if (!ok) {
-              leg.hangup();
-              finish('caller-gone');
-              return;
-            }
-            const bridge = await this.o.engine.bridge(callerMedia, leg.media as MediaEndpoint);
-            call.onEnd(() => bridge.close());
-            call.move(CallEvent.Connect);
-            finish('answered', leg);
-          })().catch((err: unknown) => {
-            this.o.log.error({ err }, 'connecting the answered leg failed');
-            finish('failed');
-          });
+          if (done) leg.hangup();
+          else finish('answered', leg);
         });
         leg.once('ended', (reason) => {
-          call.outbound.delete(leg);
-          if (done) {
-            if (leg === winnerLeg && !call.isEnded) {
-              // The callee (agent, extension) hung up a connected call.
-              call.hangupBy ??= 'callee';
-              call.inbound.hangup();
-            }
-            return;
-          }
+          if (done) return;
           failures.push(reason);
           if (failures.length === legs.length) {
-            const busy = failures.some((f) => f.status === 486 || f.status === 600);
-            finish(
-              busy ? 'busy' : failures.every((f) => f.status === 480 || f.status === 408) ? 'no-answer' : 'failed',
-            );
+            const busy = failures.some((f) => f.status === 486 || f.status === 600 || f.status === 603);
+            finish(busy ? 'busy' : failures.every((f) => f.status === 480 || f.status === 408) ? 'no-answer' : 'failed');
           }
         });
         void leg.start().catch((err: unknown) => {
@@ -281,6 +268,45 @@ export class CallManager implements CallHandler {
         });
       }
     });
+  }
+
+  /** Connects the caller's media to an answered outbound leg; closing the call closes the bridge. */
+  async bridgeLeg(call: Call, callerMedia: MediaEndpoint, leg: UacLeg): Promise<void> {
+    callerMedia.stopPlayback();
+    const bridge = await this.o.engine.bridge(callerMedia, leg.media as MediaEndpoint);
+    call.onEnd(() => bridge.close());
+    leg.once('ended', () => void bridge.close());
+    call.move(CallEvent.Connect);
+  }
+
+  /**
+   * A plain extension call: ring the device, answer the caller when it answers, bridge; when the
+   * callee hangs up the caller is hung up too.
+   */
+  async connectToDevice(
+    call: Call,
+    callerMedia: MediaEndpoint,
+    extension: string,
+    opts: { ringTimeoutMs?: number; displayName?: string } = {},
+  ): Promise<ConnectResult> {
+    if (this.o.registrar.lookup(extension).length === 0) return 'unavailable';
+    call.move(CallEvent.Ring);
+    const { result, leg } = await this.ringDevice(call, extension, {
+      ...opts,
+      onRinging: () => call.inbound.ring(),
+    });
+    if (result !== 'answered' || !leg) return result;
+    if (!(await call.inbound.answer())) {
+      leg.hangup();
+      return 'caller-gone';
+    }
+    await this.bridgeLeg(call, callerMedia, leg);
+    leg.once('ended', () => {
+      if (call.isEnded) return;
+      call.hangupBy ??= 'callee';
+      call.inbound.hangup();
+    });
+    return 'answered';
   }
 
   private async endpointFor(offerSdp: string | null, label: string): Promise<MediaEndpoint> {
