@@ -158,6 +158,10 @@ export type IvrCaseStatus =
       statusLabel: string;
       /** Short sentence for TTS. */
       speech: string;
+      /** Asia/Shanghai dates: registration (legal receipt), acceptance, last change. */
+      receivedDate: string;
+      acceptedDate: string | null;
+      lastChangeDate: string;
     };
 
 export interface OrgUnit {
@@ -607,6 +611,9 @@ export class CaseRepository {
       status: r.status,
       statusLabel,
       speech: `您的${typeLabel}，编号${caseNumberSpeech(r.number)}，当前状态：${statusLabel}。`,
+      receivedDate: r.received_date,
+      acceptedDate: r.accepted_date,
+      lastChangeDate: shanghaiDate(new Date(r.updated_at)),
     };
   }
 

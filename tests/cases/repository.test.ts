@@ -321,7 +321,14 @@ describe('calls, drafts, screen pop, IVR lookup', () => {
   it('statusForIvr reads a registered case by keyed digits and hides drafts', () => {
     const c = repo.create(completeComplaint(), agent);
     const s = repo.statusForIvr(c.number.replace('-', ''));
-    expect(s).toMatchObject({ found: true, statusLabel: '登记', typeLabel: '投诉' });
+    expect(s).toMatchObject({
+      found: true,
+      statusLabel: '登记',
+      typeLabel: '投诉',
+      receivedDate: '2026-03-02',
+      acceptedDate: null,
+      lastChangeDate: '2026-03-02',
+    });
     if (s.found) expect(s.speech).toContain('二零二六零三零二，零零零零零一');
     const d = repo.create({ type: 'complaint', draft: true }, agent);
     expect(repo.statusForIvr(d.number)).toEqual({ found: false });
