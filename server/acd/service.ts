@@ -149,6 +149,42 @@ export class AcdService {
     }));
   }
 
+  /** A lead registers an agent with an explicit 工号, optionally linked to a web user (agent or lead). */
+  createAgent(
+    actor: Actor,
+    a: {
+      workNo: string;
+      username?: string;
+      displayName?: string;
+      skills?: Record<string, number>;
+      queues?: Record<string, number>;
+    },
+  ): AgentRecord {
+    if (this.store.agent(a.workNo)) throw new AcdError(409, 'work_no_taken', `工号 ${a.workNo} 已存在`);
+    let webUserId: number | null = null;
+    if (a.username) {
+      const u = this.directory.webUsers.get(a.username);
+      if (!u || !CALL_TAKING.has(u.role))
+        throw new AcdError(400, 'bad_user', `账号 ${a.username} 不存在或不是座席/班长`);
+      if (this.store.agentByUser(u.id)) throw new AcdError(409, 'user_linked', `账号 ${a.username} 已绑定其他工号`);
+      webUserId = u.id;
+    }
+    const queues = a.queues ?? this.defaultMemberships;
+    for (const q of Object.keys(queues)) {
+      if (!this.acd.queueConfig(q)) throw new AcdError(400, 'unknown_queue', `没有队列 ${q}`);
+    }
+    const rec = this.store.createAgent({
+      workNo: a.workNo,
+      webUserId,
+      displayName: a.displayName ?? a.username ?? a.workNo,
+      skills: a.skills ?? {},
+      queues,
+    });
+    this.acd.upsertAgent(profile(rec));
+    this.store.audit(actor.username, 'create_agent', a.workNo, { username: a.username ?? null });
+    return rec;
+  }
+
   setSkills(actor: Actor, workNo: string, skills: Record<string, number>): AgentRecord {
     const rec = this.mustAgent(workNo);
     this.store.setSkills(workNo, skills);

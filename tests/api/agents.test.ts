@@ -168,4 +168,16 @@ describe('lead routes', () => {
     expect(r.statusCode).toBe(400);
     expect((await req('PUT', '/api/queues/nope', 'lead01', { wrapUpMs: 0 })).statusCode).toBe(404);
   });
+
+  it('a lead registers an agent with its own 工号 linked to a web user; that user then acts as it', async () => {
+    let r = await req('POST', '/api/agents', 'lead01', { workNo: 'G1024', username: 'agent03', queues: { report: 1 } });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ workNo: 'G1024', queues: { report: 1 } });
+    expect((await req('POST', '/api/agents', 'lead01', { workNo: 'G1024' })).statusCode).toBe(409);
+    expect((await req('POST', '/api/agents', 'lead01', { workNo: 'G2', username: 'm3001' })).statusCode).toBe(400);
+    expect((await req('POST', '/api/agents', 'agent01', { workNo: 'G3' })).statusCode).toBe(403);
+    const t = await login(app, 'agent03');
+    r = await app.inject({ method: 'GET', url: '/api/agents/me', headers: bearer(t) });
+    expect(r.json()).toMatchObject({ agentId: 'G1024', queues: { report: 1 } });
+  });
 });

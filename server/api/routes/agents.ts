@@ -170,6 +170,29 @@ export const agentRoutes: FastifyPluginAsync<{ acd: AcdService }> = async (app: 
     properties: { workNo: { type: 'string' }, displayName: { type: 'string' }, skills: levelMap, queues: priorityMap },
   } as const;
 
+  app.post(
+    '/api/agents',
+    {
+      preHandler: lead,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['workNo'],
+          additionalProperties: false,
+          properties: {
+            workNo: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' },
+            username: { type: 'string', minLength: 2, maxLength: 64 },
+            displayName: { type: 'string', maxLength: 64 },
+            skills: levelMap,
+            queues: priorityMap,
+          },
+        },
+        response: { 200: recordSchema, ...errors },
+      },
+    },
+    async (req) => svc.createAgent(actor(req), req.body as { workNo: string }),
+  );
+
   app.put(
     '/api/agents/:workNo/skills',
     {

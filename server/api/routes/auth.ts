@@ -70,6 +70,8 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthService }> = async (app,
         return reply.code(401).send({ error: 'bad_credentials', message: '用户名或密码错误' });
       }
       throttle.succeed(username);
+      // Housekeeping on the (rare) login path rather than a timer: expired rows are also refused on use.
+      sessions.purgeExpired();
       const { token, session } = sessions.create(user.id, req.ip);
       log.info({ username: user.username, role: user.role }, 'login');
       return { token, expiresAt: new Date(session.expiresAt).toISOString(), user: toAuthUser(user) };
