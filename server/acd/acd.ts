@@ -253,8 +253,15 @@ export class Acd {
     const a = this.mustAgent(agentId);
     const other = this.agentAtSeat(seat);
     if (other !== null && other !== agentId) throw new Error(`seat ${seat} is taken by ${other}`);
-    if (a.sm.state === AgentState.Offline) this.apply(a, { type: 'login' });
+    // Seat first, so the pushed state change already names it.
+    const prev = a.seat;
     a.seat = seat;
+    try {
+      if (a.sm.state === AgentState.Offline) this.apply(a, { type: 'login' });
+    } catch (err) {
+      a.seat = prev;
+      throw err;
+    }
     return this.view(a);
   }
 

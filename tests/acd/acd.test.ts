@@ -366,6 +366,24 @@ describe('agent actions during offers', () => {
     expect(cc.ringFor('a02').entry.callId).toBe('c1');
   });
 
+  it('state changes are emitted with timestamps and the seat, for metrics and desktops', () => {
+    const { transitions, clock } = setup([{ id: 'q' }], [agent('a01', { q: 1 })]);
+    const views: Array<string | null> = [];
+    acd.on('agent_state', (_t, v) => views.push(v.seat));
+    acd.on('agent_state', () => {
+      throw new Error('a broken listener must not break the ACD');
+    });
+    acd.login('a01', '8001');
+    clock.advance(5000);
+    acd.setReady('a01');
+    expect(transitions.map((t) => [t.from, t.to, t.event, t.previousDurationMs])).toEqual([
+      ['offline', 'not_ready', 'login', 0],
+      ['not_ready', 'ready', 'go_ready', 5000],
+    ]);
+    expect(transitions[1]!.at).toBe(1_005_000);
+    expect(views).toEqual(['8001', '8001']);
+  });
+
   it('illegal actions throw, leave the state alone and are counted', () => {
     setup([{ id: 'q' }], [agent('a01', { q: 1 })]);
     expect(() => acd.setReady('a01')).toThrow();
