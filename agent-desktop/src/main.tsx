@@ -20,7 +20,9 @@ const controller = new DesktopController({
   wsOrigin: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`,
   // ?rawAudio=1: no echo cancellation / AGC, so test tones keep their level (the e2e tone check).
   audioConstraints:
-    params.get('rawAudio') === '1' ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false } : true,
+    params.get('rawAudio') === '1'
+      ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false }
+      : true,
 });
 // Read-only handle for diagnostics and the browser tests.
 Object.assign(window, { __desktop: { store, controller, noticeTimings } });

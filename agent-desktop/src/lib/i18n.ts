@@ -174,9 +174,7 @@ export const MESSAGES: Readonly<Record<Lang, Readonly<Record<MsgKey, string>>>> 
 
 /** Looks a message up and fills `{name}` placeholders. */
 export function translate(lang: Lang, key: MsgKey, params: Record<string, string | number> = {}): string {
-  return MESSAGES[lang][key].replace(/\{(\w+)\}/g, (m, name: string) =>
-    name in params ? String(params[name]) : m,
-  );
+  return MESSAGES[lang][key].replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
 }
 
 /** Not-ready reasons: the Chinese label is what the server stores and the wallboard shows. */

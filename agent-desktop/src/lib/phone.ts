@@ -105,7 +105,10 @@ export class Phone {
   /** Remote audio must be played by an element or Chromium does not decode it. */
   private watchTracks(pc: RTCPeerConnection): void {
     const attach = () => {
-      const tracks = pc.getReceivers().map((r) => r.track).filter((t): t is MediaStreamTrack => !!t);
+      const tracks = pc
+        .getReceivers()
+        .map((r) => r.track)
+        .filter((t): t is MediaStreamTrack => !!t);
       if (tracks.length === 0) return;
       this.audio.srcObject = new MediaStream(tracks);
       void this.audio.play().catch(() => undefined);

@@ -25,8 +25,7 @@ export class AckError extends Error {
 }
 
 type Args<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>;
-type AckData<E extends keyof ClientToServerEvents> =
-  Args<E>[1] extends (r: Ack<infer T>) => void ? T : never;
+type AckData<E extends keyof ClientToServerEvents> = Args<E>[1] extends (r: Ack<infer T>) => void ? T : never;
 
 export interface SocketLink {
   readonly socket: DesktopSocket;
