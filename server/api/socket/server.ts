@@ -46,7 +46,13 @@ export interface SocketHub {
 export function attachSocketServer(httpServer: HttpServer, deps: SocketHubDeps): SocketHub {
   const log = deps.log ?? createLogger('socket');
   const now = deps.now ?? (() => performance.now());
-  const io: IoServer = new Server(httpServer, { path: SOCKET_PATH, serveClient: false, maxHttpBufferSize: 64 * 1024 });
+  const io: IoServer = new Server(httpServer, {
+    path: SOCKET_PATH,
+    serveClient: false,
+    maxHttpBufferSize: 64 * 1024,
+    // The same HTTP server carries SIP over WebSocket at /sip; engine.io must leave other upgrades alone.
+    destroyUpgrade: false,
+  });
   const svc = deps.acd;
 
   io.use((socket, next) => {
