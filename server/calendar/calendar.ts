@@ -1,4 +1,4 @@
-import holidayData from './data/cn-holidays.json' with { type: 'json' };
+import holidayData from './cn-holidays.json' with { type: 'json' };
 
 /**
  * Working-day calendar of mainland China, shared by the case deadlines (《市场监督管理投诉举报处理暂行办法》

@@ -1,6 +1,6 @@
-import categoryData from './data/categories.json' with { type: 'json' };
+import categoryData from './categories.json' with { type: 'json' };
 
-/** The configurable category tree and problem-type list (data in data/categories.json). */
+/** The configurable category tree and problem-type list (data in categories.json). */
 
 export interface CategoryNode {
   code: string;

@@ -4,6 +4,7 @@ import type { Database } from '../storage/database.js';
 import { createLogger, maskPhone } from '../util/log.js';
 import { areaName, areaRange } from './areas.js';
 import { Categories, defaultCategories } from './categories.js';
+import demoUnits from './demo-units.json' with { type: 'json' };
 import { Deadlines } from './deadlines.js';
 import { GroupCommit } from './group-commit.js';
 import {
@@ -1050,6 +1051,19 @@ export class CaseRepository {
       }
       throw err;
     }
+  }
+
+  /** Inserts the demo units whose code is not present yet; returns how many were added. */
+  seedDemoUnits(
+    units: { code: string; name: string; kind: OrgUnit['kind']; area?: string }[] = demoUnits.units as never,
+  ): number {
+    let n = 0;
+    for (const u of units) {
+      if (this.s.prepare('SELECT 1 FROM org_units WHERE code = ?').get(u.code)) continue;
+      this.createUnit(u);
+      n++;
+    }
+    return n;
   }
 
   unit(id: number): OrgUnit | null {

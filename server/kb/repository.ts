@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../storage/database.js';
-import seedData from './data/articles.json' with { type: 'json' };
+import seedData from './seed-articles.json' with { type: 'json' };
 import { kbMigrations } from './schema.js';
 
 /**

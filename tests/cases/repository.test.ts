@@ -212,6 +212,12 @@ describe('workflow', () => {
     expect(repo.list({ deadline: 'overdue' }, { kind: 'all' }).items[0]!.id).toBe(c.id);
   });
 
+  it('seeds demo units once', () => {
+    expect(repo.seedDemoUnits()).toBe(4);
+    expect(repo.seedDemoUnits()).toBe(0);
+    expect(repo.listUnits().map((u) => u.kind)).toContain('station');
+  });
+
   it('督办: supervision lists held cases with urge counts', () => {
     const u = unit();
     let c = repo.create(completeComplaint(), agent);
