@@ -63,6 +63,7 @@ export class DesktopController {
     try {
       const r = await api<LoginResult>('POST', '/api/auth/login', null, { username, password });
       this.s.loggedIn(r.token, r.user);
+      this.s.clearNotice();
       this.connect();
       return true;
     } catch (err) {

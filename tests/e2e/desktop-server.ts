@@ -1,0 +1,127 @@
+/**
+ * The server the desktop e2e tests talk to, with the desktop build served at / and SIP over WebSocket
+ * at /sip on the same origin. When server/server.ts already composes the ACD, socket.io and the static
+ * plugin, that server is used as it is; until then (the lead wires it in parallel) the same pieces are
+ * composed here around the real HotlineServer's SIP stack, registrar and directory. The fallback's ACD
+ * has a call control that cannot ring anyone, which is enough for login/state tests and no more.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { Acd } from '../../server/acd/acd.js';
+import type { CallControl } from '../../server/acd/call-control.js';
+import { AcdService } from '../../server/acd/service.js';
+import { buildHttpApp } from '../../server/api/app.js';
+import { AuthService } from '../../server/api/auth/plugin.js';
+import { staticRoutes } from '../../server/api/routes/static.js';
+import { attachSocketServer, type SocketHub } from '../../server/api/socket/server.js';
+import { loadConfig } from '../../server/config.js';
+import { createHotlineServer, type HotlineServer } from '../../server/server.js';
+import { systemClock } from '../../server/util/clock.js';
+import { freeSipPort } from '../helpers/ports.js';
+import { TEST_SCRYPT } from '../helpers/server.js';
+import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DESKTOP_DIR = path.join(ROOT, 'agent-desktop');
+export const DESKTOP_DIST = path.join(DESKTOP_DIR, 'dist');
+
+function newestMtime(dir: string): number {
+  let m = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return m;
+}
+
+/** Builds agent-desktop/dist with Vite unless it is newer than every source file. */
+export async function ensureDesktopBuild(): Promise<void> {
+  const index = path.join(DESKTOP_DIST, 'index.html');
+  const src = Math.max(
+    newestMtime(path.join(DESKTOP_DIR, 'src')),
+    statSync(path.join(DESKTOP_DIR, 'index.html')).mtimeMs,
+    statSync(path.join(ROOT, 'server/api/socket/events.ts')).mtimeMs,
+  );
+  if (existsSync(index) && statSync(index).mtimeMs > src) return;
+  const { build } = await import('vite');
+  await build({ root: DESKTOP_DIR, configFile: path.join(DESKTOP_DIR, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+export interface DesktopServer {
+  server: HotlineServer;
+  /** http://127.0.0.1:port — the desktop, REST, socket.io and /sip. */
+  url: string;
+  /** True when server/server.ts itself serves everything (no fallback composition). */
+  composedByServer: boolean;
+  close(): Promise<void>;
+}
+
+const noCalls: CallControl = {
+  ringAgent: async () => 'rejected',
+  dialCallback: async () => 'failed',
+  overflow: () => undefined,
+  liveAgentCalls: () => [],
+};
+
+export async function startDesktopServer(env: Record<string, string> = {}): Promise<DesktopServer> {
+  const dataDir = makeTempDir('desktop-e2e');
+  const sipPort = await freeSipPort();
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    SIP_HOST: '127.0.0.1',
+    SIP_PORT: String(sipPort),
+    HTTP_PORT: '0',
+    SIP_RATE_PER_SECOND: '5000',
+    SIP_RATE_BURST: '10000',
+    ...env,
+  });
+  const server = await createHotlineServer(config, { scrypt: TEST_SCRYPT });
+  const wired = 'acd' in server && (server as { acd?: unknown }).acd !== undefined;
+  if (wired) {
+    await server.start();
+    const http = server.listening().http!;
+    return {
+      server,
+      url: `http://127.0.0.1:${http.port}`,
+      composedByServer: true,
+      async close() {
+        await server.close();
+        removeTempDir(dataDir);
+      },
+    };
+  }
+
+  // Fallback: the same start() as server.ts, with our own HTTP app in place of the unwired one.
+  const acd = new Acd({ clock: systemClock, callControl: noCalls });
+  const acdService = new AcdService({ db: server.db, directory: server.directory, acd });
+  const auth = AuthService.create(server.directory.webUsers, server.db);
+  await server.sip.listen();
+  const app: FastifyInstance = await buildHttpApp({
+    health: { startedAt: Date.now(), transports: () => server.sip.transport.info() },
+    auth,
+    acd: acdService,
+  });
+  await app.register(staticRoutes, { root: DESKTOP_DIST });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  server.sip.attachWebSocket(app.server, '/sip', false);
+  const hub: SocketHub = attachSocketServer(app.server, { auth, acd: acdService });
+  const addr = app.server.address() as { port: number };
+  let closed: Promise<void> | null = null;
+  return {
+    server,
+    url: `http://127.0.0.1:${addr.port}`,
+    composedByServer: false,
+    close() {
+      closed ??= (async () => {
+        await hub.close();
+        acd.close();
+        await app.close();
+        await server.close();
+        removeTempDir(dataDir);
+      })();
+      return closed;
+    },
+  };
+}
