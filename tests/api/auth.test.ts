@@ -191,6 +191,11 @@ describe('route protection', () => {
         (await a.inject({ method: 'GET', url: '/api/any?x=1', headers: bearer('garbage-token-xxxxxxxxxxxx') }))
           .statusCode,
       ).toBe(401);
+      // Percent-encoded paths reach the same route and must not slip past the check.
+      for (const url of ['/%61pi/any', '/api/%61ny']) {
+        expect((await a.inject({ method: 'GET', url })).statusCode).toBe(401);
+      }
+      expect((await a.inject({ method: 'GET', url: '/api//any' })).statusCode).toBe(404);
       expect((await a.inject({ method: 'GET', url: '/api/health' })).statusCode).toBe(200);
       expect((await a.inject({ method: 'GET', url: '/static/app.js' })).statusCode).toBe(200);
       const t = await login(a, 'agent01');

@@ -120,10 +120,12 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyInstanc
     } as preHandlerHookHandler;
   });
 
-  // Deny by default: a domain that forgets its preHandler still does not leak data.
+  // Deny by default: a domain that forgets its preHandler still does not leak data. Decided on the
+  // matched route pattern, not the raw URL: the router decodes %61pi → api, a raw-URL check would not.
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?', 1)[0]!;
-    if (!path.startsWith('/api/') || PUBLIC_API_PATHS.has(path)) return;
+    const route = req.routeOptions.url;
+    if (route === undefined) return; // no route: 404 follows, nothing to protect
+    if (!route.startsWith('/api/') || PUBLIC_API_PATHS.has(route)) return;
     await authenticate(req, reply);
   });
 };
