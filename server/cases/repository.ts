@@ -111,13 +111,16 @@ export interface CaseSummary {
 export interface CaseFilter {
   status?: CaseStatus[];
   type?: CaseType;
-  /** overdue: due date passed; dueSoon: due within the policy's due-soon window; running: any clock. */
+  /**
+   * overdue: due date passed; dueSoon: due within the policy's due-soon window; running: any clock.
+   * Deadline lists are ordered by due date (most urgent first); all others newest first.
+   */
   deadline?: 'overdue' | 'dueSoon' | 'running';
   /** GB/T 2260 code; a province or city includes everything under it. */
   area?: string;
   /** Category code; includes its sub-categories. */
   category?: string;
-  /** Respondent name: substring (3+ characters, trigram index) or prefix (1–2 characters). */
+  /** Respondent name: substring (3+ characters, trigram index) or prefix (1–2 characters). Newest first. */
   respondent?: string;
   agentId?: number;
   unitId?: number;
@@ -133,9 +136,11 @@ export interface Page<T> {
   items: T[];
   page: number;
   pageSize: number;
-  /** Counted up to COUNT_CAP; `totalCapped` says the real number is larger. */
+  /** Counted up to 1000; `totalCapped` says the real number is larger. */
   total: number;
   totalCapped: boolean;
+  /** Only part of the store was searched (1–2 character free text scans the newest 100 000 cases). */
+  partial: boolean;
 }
 
 export interface ScreenPop {
@@ -219,7 +224,12 @@ export const DEFAULT_IVR_TYPE_MAP: Record<string, CaseType> = {
   suggestion: 'suggestion',
 };
 
-const COUNT_CAP = 10_000;
+/** Totals are counted up to here ("1000+" beyond): counting costs as much as reading the hits. */
+const COUNT_CAP = 1000;
+/** Up to this many hits the filter indexes are used and the hits sorted; beyond, a newest-first walk. */
+const NARROW_HITS = 300;
+/** 1–2 character free text (no trigrams) scans only this many newest cases. */
+const SHORT_TEXT_SCAN = 100_000;
 const MAX_PAGE_SIZE = 100;
 
 const COLUMN: Record<FieldName, string> = {
@@ -472,6 +482,8 @@ export class CaseRepository {
     const pg = Math.max(1, Math.floor(page));
     const where: string[] = [];
     const args: (string | number)[] = [];
+    const fts: string[] = [];
+    let partial = false;
     const today = this.today();
 
     if (filter.status?.length) {
@@ -506,8 +518,7 @@ export class CaseRepository {
     if (filter.respondent) {
       const t = filter.respondent.trim();
       if ([...t].length >= 3) {
-        where.push('c.id IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)');
-        args.push(`respondent_name : ${ftsPhrase(t)}`);
+        fts.push(`respondent_name : ${ftsPhrase(t)}`);
       } else if (t) {
         where.push('c.respondent_name >= ? AND c.respondent_name < ?');
         args.push(t, t + '\uffff');
@@ -516,12 +527,14 @@ export class CaseRepository {
     if (filter.q) {
       const t = filter.q.trim();
       if ([...t].length >= 3) {
-        where.push('c.id IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)');
-        args.push(ftsPhrase(t));
+        fts.push(ftsPhrase(t));
       } else if (t) {
-        // Too short for trigrams: a scan, stopped early by ORDER BY created_at + LIMIT when hits are common.
+        // Too short for trigrams: a table scan, bounded to the newest SHORT_TEXT_SCAN cases so a rare
+        // word cannot read the whole store; the page says so with `partial`.
         where.push(`(instr(c.respondent_name, ?) > 0 OR instr(c.description, ?) > 0)`);
+        where.push(`c.id > (SELECT coalesce(max(id), 0) FROM cases) - ${SHORT_TEXT_SCAN}`);
         args.push(t, t);
+        partial = true;
       }
     }
     if (filter.agentId !== undefined) {
@@ -542,19 +555,39 @@ export class CaseRepository {
     }
     this.scopeWhere(scope, where, args);
 
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const rows = this.s
-      .prepare(`${SELECT} ${w} ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?`)
-      .all(...args, size, (pg - 1) * size) as Row[];
+    // Plans, chosen per query because SQLite's planner does not weigh LIMIT:
+    // - text filters drive from the FTS index in rowid order (newest first, lazily);
+    // - deadline lists are ordered by due date (most urgent first) on the due-date index;
+    // - otherwise the capped count tells how selective the filters are: a few hundred hits are
+    //   fetched by index and sorted; many hits are found faster by walking the table newest-first
+    //   (NOT INDEXED) and stopping at the page end.
+    const from = fts.length ? 'cases_fts f JOIN cases c ON c.id = f.rowid' : 'cases c';
+    const ftsWhere = fts.length ? ['f.cases_fts MATCH ?'] : [];
+    const ftsArgs = fts.length ? [fts.join(' AND ')] : [];
+    const allWhere = [...ftsWhere, ...where];
+    const w = allWhere.length ? `WHERE ${allWhere.join(' AND ')}` : '';
+    const allArgs = [...ftsArgs, ...args];
     const { n } = this.s
-      .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM cases c ${w} LIMIT ${COUNT_CAP + 1})`)
-      .get(...args) as { n: number };
+      .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${w} LIMIT ${COUNT_CAP + 1})`)
+      .get(...allArgs) as { n: number };
+    let sql: string;
+    if (fts.length) {
+      sql = `SELECT c.*, u.name AS unit_name FROM ${from} LEFT JOIN org_units u ON u.id = c.unit_id ${w} ORDER BY f.rowid DESC`;
+    } else if (filter.deadline) {
+      sql = `${SELECT} ${w} ORDER BY c.due_date, c.id`;
+    } else if (n > NARROW_HITS) {
+      sql = `SELECT c.*, u.name AS unit_name FROM cases c NOT INDEXED LEFT JOIN org_units u ON u.id = c.unit_id ${w} ORDER BY c.id DESC`;
+    } else {
+      sql = `${SELECT} ${w} ORDER BY c.id DESC`;
+    }
+    const rows = this.s.prepare(`${sql} LIMIT ? OFFSET ?`).all(...allArgs, size, (pg - 1) * size) as Row[];
     return {
       items: rows.map((r) => this.toSummary(r, today)),
       page: pg,
       pageSize: size,
       total: Math.min(n, COUNT_CAP),
       totalCapped: n > COUNT_CAP,
+      partial,
     };
   }
 

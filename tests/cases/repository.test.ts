@@ -389,6 +389,49 @@ describe('scopes and list filters', () => {
     expect(errorOf(() => repo.list({ area: '999999' }, all))).toBeInstanceOf(CaseValidationError);
   });
 
+  it('gives the same newest-first pages whichever plan runs (narrow: index + sort, wide: table walk)', () => {
+    const { db } = repo as unknown as { db: { transaction<T>(fn: () => T): T } };
+    db.transaction(() => {
+      for (let i = 0; i < 700; i++) {
+        repo.create(
+          completeComplaint({ area: i % 2 ? '440305' : '110105', category: i % 7 ? 'G0101' : 'S0201' }),
+          agent,
+        );
+      }
+    });
+    const all = { kind: 'all' as const };
+    const wide = repo.list({ area: '440305' }, all, 1, 5); // 350 hits: newest-first walk
+    const narrow = repo.list({ area: '440305', category: 'S0201' }, all, 1, 5); // 50 hits: index + sort
+    expect(wide.total).toBe(350);
+    expect(narrow.total).toBe(50);
+    for (const p of [wide, narrow]) {
+      const ids = p.items.map((c) => c.id);
+      expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    }
+    expect(wide.items[0]!.id).toBe(700);
+    expect(narrow.items.every((c) => c.area === '440305' && c.category === 'S0201')).toBe(true);
+    expect(repo.list({}, all).totalCapped).toBe(false);
+    const fts = repo.list({ q: '不制冷' }, all, 2, 10);
+    expect(fts.items.map((c) => c.id)).toEqual(Array.from({ length: 10 }, (_, i) => 690 - i));
+    expect(repo.list({ q: '冰箱' }, all).partial).toBe(true);
+    expect(fts.partial).toBe(false);
+  });
+
+  it('orders deadline lists by due date, most urgent first', () => {
+    const late = repo.create(completeComplaint(), agent); // accept due 2026-03-11
+    clock.set('2026-03-05T02:00:00Z');
+    const report = repo.create(
+      { type: 'report', respondent: { name: '某店' }, area: '440305', description: '无照经营' },
+      agent,
+    ); // verify due 2026-03-26
+    const fresh = repo.create(completeComplaint(), agent); // accept due 2026-03-16
+    expect(repo.list({ deadline: 'running' }, { kind: 'all' }).items.map((c) => c.id)).toEqual([
+      late.id,
+      fresh.id,
+      report.id,
+    ]);
+  });
+
   it('respondent full-text index follows edits', () => {
     const c = repo.create(completeComplaint(), agent);
     repo.update(c.id, 1, { respondent: { name: '杭州某旅行社' } }, agent);

@@ -199,6 +199,7 @@ const pageSchema = {
     pageSize: { type: 'integer' },
     total: { type: 'integer' },
     totalCapped: { type: 'boolean' },
+    partial: { type: 'boolean' },
   },
 } as const;
 
