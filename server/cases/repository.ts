@@ -227,7 +227,7 @@ export const DEFAULT_IVR_TYPE_MAP: Record<string, CaseType> = {
 /** Totals are counted up to here ("1000+" beyond): counting costs as much as reading the hits. */
 const COUNT_CAP = 1000;
 /** Up to this many hits the filter indexes are used and the hits sorted; beyond, a newest-first walk. */
-const NARROW_HITS = 300;
+const NARROW_HITS = COUNT_CAP;
 /** 1–2 character free text (no trigrams) scans only this many newest cases. */
 const SHORT_TEXT_SCAN = 100_000;
 const MAX_PAGE_SIZE = 100;
@@ -561,7 +561,13 @@ export class CaseRepository {
     // - otherwise the capped count tells how selective the filters are: a few hundred hits are
     //   fetched by index and sorted; many hits are found faster by walking the table newest-first
     //   (NOT INDEXED) and stopping at the page end.
-    const from = fts.length ? 'cases_fts f JOIN cases c ON c.id = f.rowid' : 'cases c';
+    // A deadline filter always walks the due-date index: the planner otherwise prefers an OR of the
+    // agent/queue indexes and checks tens of thousands of rows for their due date.
+    const from = fts.length
+      ? 'cases_fts f JOIN cases c ON c.id = f.rowid'
+      : filter.deadline
+        ? 'cases c INDEXED BY cases_due'
+        : 'cases c';
     const ftsWhere = fts.length ? ['f.cases_fts MATCH ?'] : [];
     const ftsArgs = fts.length ? [fts.join(' AND ')] : [];
     const allWhere = [...ftsWhere, ...where];
@@ -574,7 +580,7 @@ export class CaseRepository {
     if (fts.length) {
       sql = `SELECT c.*, u.name AS unit_name FROM ${from} LEFT JOIN org_units u ON u.id = c.unit_id ${w} ORDER BY f.rowid DESC`;
     } else if (filter.deadline) {
-      sql = `${SELECT} ${w} ORDER BY c.due_date, c.id`;
+      sql = `SELECT c.*, u.name AS unit_name FROM ${from} LEFT JOIN org_units u ON u.id = c.unit_id ${w} ORDER BY c.due_date, c.id`;
     } else if (n > NARROW_HITS) {
       sql = `SELECT c.*, u.name AS unit_name FROM cases c NOT INDEXED LEFT JOIN org_units u ON u.id = c.unit_id ${w} ORDER BY c.id DESC`;
     } else {
