@@ -454,12 +454,10 @@ export class CaseRepository {
 
   holdings(id: number): Holding[] {
     return (
-      this.s
-        .prepare(
-          `SELECT h.*, u.name AS unit_name FROM case_holdings h JOIN org_units u ON u.id = h.unit_id
+      this.prep(
+        `SELECT h.*, u.name AS unit_name FROM case_holdings h JOIN org_units u ON u.id = h.unit_id
            WHERE h.case_id = ? ORDER BY h.id`,
-        )
-        .all(id) as {
+      ).all(id) as {
         unit_id: number;
         unit_name: string;
         since: string;
@@ -573,9 +571,9 @@ export class CaseRepository {
     const allWhere = [...ftsWhere, ...where];
     const w = allWhere.length ? `WHERE ${allWhere.join(' AND ')}` : '';
     const allArgs = [...ftsArgs, ...args];
-    const { n } = this.s
-      .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${w} LIMIT ${COUNT_CAP + 1})`)
-      .get(...allArgs) as { n: number };
+    const { n } = this.prep(`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${w} LIMIT ${COUNT_CAP + 1})`).get(
+      ...allArgs,
+    ) as { n: number };
     let sql: string;
     if (fts.length) {
       sql = `SELECT c.*, u.name AS unit_name FROM ${from} LEFT JOIN org_units u ON u.id = c.unit_id ${w} ORDER BY f.rowid DESC`;
@@ -586,7 +584,7 @@ export class CaseRepository {
     } else {
       sql = `${SELECT} ${w} ORDER BY c.id DESC`;
     }
-    const rows = this.s.prepare(`${sql} LIMIT ? OFFSET ?`).all(...allArgs, size, (pg - 1) * size) as Row[];
+    const rows = this.prep(`${sql} LIMIT ? OFFSET ?`).all(...allArgs, size, (pg - 1) * size) as Row[];
     return {
       items: rows.map((r) => this.toSummary(r, today)),
       page: pg,
@@ -603,22 +601,18 @@ export class CaseRepository {
     const since = new Date(this.now().getTime() - this.historyDays * 86_400_000).toISOString();
     const today = this.today();
     const cases = (
-      this.s
-        .prepare(
-          `${SELECT} WHERE c.consumer_phone = ? AND c.created_at >= ? AND c.status <> 'discarded'
+      this.prep(
+        `${SELECT} WHERE c.consumer_phone = ? AND c.created_at >= ? AND c.status <> 'discarded'
            ORDER BY c.created_at DESC LIMIT 20`,
-        )
-        .all(phone, since) as Row[]
+      ).all(phone, since) as Row[]
     ).filter(
       (r) => r.status !== CaseStatus.Draft || !opts.exceptCallId || !this.isDraftOfCall(r.id, opts.exceptCallId),
     );
     const calls = (
-      this.s
-        .prepare(
-          `SELECT call_id, at, queue, ivr_path, case_id FROM case_contacts
+      this.prep(
+        `SELECT call_id, at, queue, ivr_path, case_id FROM case_contacts
            WHERE caller_number = ? AND at >= ? AND call_id <> ? ORDER BY at DESC LIMIT 50`,
-        )
-        .all(phone, since, opts.exceptCallId ?? '') as {
+      ).all(phone, since, opts.exceptCallId ?? '') as {
         call_id: string;
         at: string;
         queue: string;
@@ -697,7 +691,7 @@ export class CaseRepository {
     const type = d.type ?? d.ivrPath.map((p) => this.ivrTypeMap[p]).find((t) => t !== undefined) ?? 'complaint';
     const ivrPath = d.ivrPath.join('>');
     return this.db.transaction(() => {
-      const existing = this.s.prepare('SELECT case_id FROM case_contacts WHERE call_id = ?').get(d.callId) as
+      const existing = this.prep('SELECT case_id FROM case_contacts WHERE call_id = ?').get(d.callId) as
         { case_id: number | null } | undefined;
       if (existing?.case_id) {
         const r = this.stmt.byId.get(existing.case_id)!;
@@ -731,15 +725,16 @@ export class CaseRepository {
           createdBy: null,
         },
       );
-      this.s
-        .prepare(
-          `INSERT INTO case_contacts (call_id, caller_number, at, queue, ivr_path, agent_id, case_id)
+      this.prep(
+        `INSERT INTO case_contacts (call_id, caller_number, at, queue, ivr_path, agent_id, case_id)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(d.callId, phone, this.nowIso(), d.queue, ivrPath, d.agentId, id);
-      this.s
-        .prepare('INSERT OR IGNORE INTO case_links (case_id, kind, ref, created_at) VALUES (?, ?, ?, ?)')
-        .run(id, 'call', d.callId, this.nowIso());
+      ).run(d.callId, phone, this.nowIso(), d.queue, ivrPath, d.agentId, id);
+      this.prep('INSERT OR IGNORE INTO case_links (case_id, kind, ref, created_at) VALUES (?, ?, ?, ?)').run(
+        id,
+        'call',
+        d.callId,
+        this.nowIso(),
+      );
       log.info({ caseId: id, caller: maskPhone(phone), queue: d.queue }, 'draft case for offered call');
       return this.get(id);
     });
@@ -789,12 +784,10 @@ export class CaseRepository {
         acceptedDate: r.accepted_date,
       });
       const at = this.nowIso();
-      const res = this.s
-        .prepare(
-          `UPDATE cases SET ${sets.join(', ')}, due_kind = ?, due_date = ?, version = version + 1, updated_at = ?
+      const res = this.prep(
+        `UPDATE cases SET ${sets.join(', ')}, due_kind = ?, due_date = ?, version = version + 1, updated_at = ?
            WHERE id = ? AND version = ?`,
-        )
-        .run(...args, due?.kind ?? null, due?.due ?? null, at, id, version);
+      ).run(...args, due?.kind ?? null, due?.due ?? null, at, id, version);
       if (res.changes !== 1) throw new Error('version check raced inside a transaction');
       this.auditUpdate(id, version, at, actor.id, changes);
       return this.get(id, scope);
@@ -846,36 +839,38 @@ export class CaseRepository {
       let unitId = r.unit_id;
       let heldSince = r.held_since;
       if (unit) {
-        this.s.prepare('UPDATE case_holdings SET until = ? WHERE case_id = ? AND until IS NULL').run(at, id);
-        this.s
-          .prepare('INSERT INTO case_holdings (case_id, unit_id, since, by_user, note) VALUES (?, ?, ?, ?, ?)')
-          .run(id, unit.id, at, actor.id, t.note ?? '');
+        this.prep('UPDATE case_holdings SET until = ? WHERE case_id = ? AND until IS NULL').run(at, id);
+        this.prep('INSERT INTO case_holdings (case_id, unit_id, since, by_user, note) VALUES (?, ?, ?, ?, ?)').run(
+          id,
+          unit.id,
+          at,
+          actor.id,
+          t.note ?? '',
+        );
         changes.unit = [r.unit_id, unit.id];
         unitId = unit.id;
         heldSince = at;
       } else if (isTerminal(t.to)) {
-        this.s.prepare('UPDATE case_holdings SET until = ? WHERE case_id = ? AND until IS NULL').run(at, id);
+        this.prep('UPDATE case_holdings SET until = ? WHERE case_id = ? AND until IS NULL').run(at, id);
       }
-      this.s
-        .prepare(
-          `UPDATE cases SET status = ?, status_reason = ?, unit_id = ?, held_since = ?, received_date = ?,
+      this.prep(
+        `UPDATE cases SET status = ?, status_reason = ?, unit_id = ?, held_since = ?, received_date = ?,
              accepted_date = ?, closed_at = ?, due_kind = ?, due_date = ?, version = version + 1, updated_at = ?
            WHERE id = ? AND version = ?`,
-        )
-        .run(
-          t.to,
-          reason || r.status_reason,
-          unitId,
-          heldSince,
-          receivedDate,
-          acceptedDate,
-          t.to === CaseStatus.Closed ? at : r.closed_at,
-          due?.kind ?? null,
-          due?.due ?? null,
-          at,
-          id,
-          version,
-        );
+      ).run(
+        t.to,
+        reason || r.status_reason,
+        unitId,
+        heldSince,
+        receivedDate,
+        acceptedDate,
+        t.to === CaseStatus.Closed ? at : r.closed_at,
+        due?.kind ?? null,
+        due?.due ?? null,
+        at,
+        id,
+        version,
+      );
       this.stmt.audit.run(id, version + 1, at, actor.id, 'transition', JSON.stringify(changes));
       log.info({ caseId: id, from: r.status, to: t.to, unitId }, 'case transition');
       return this.get(id, scope);
@@ -923,13 +918,11 @@ export class CaseRepository {
         createdBy: actor.id,
       });
       const at = this.nowIso();
-      this.s
-        .prepare(
-          `INSERT INTO case_links (case_id, kind, ref, note, created_at)
+      this.prep(
+        `INSERT INTO case_links (case_id, kind, ref, note, created_at)
            SELECT ?, kind, ref, note, ? FROM case_links WHERE case_id = ? AND kind IN ('call', 'recording', 'voicemail')`,
-        )
-        .run(newId, at, id);
-      this.s.prepare('UPDATE cases SET version = version + 1, updated_at = ? WHERE id = ?').run(at, id);
+      ).run(newId, at, id);
+      this.prep('UPDATE cases SET version = version + 1, updated_at = ? WHERE id = ?').run(at, id);
       const created = this.get(newId);
       this.stmt.audit.run(
         id,
@@ -956,9 +949,9 @@ export class CaseRepository {
     return this.db.transaction(() => {
       const r = this.stmt.byId.get(id);
       if (!r || !this.visible(r, scope)) throw new CaseNotFoundError(`案件 ${id}`);
-      const res = this.s
-        .prepare('INSERT OR IGNORE INTO case_links (case_id, kind, ref, note, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(id, link.kind, link.ref, link.note ?? '', this.nowIso());
+      const res = this.prep(
+        'INSERT OR IGNORE INTO case_links (case_id, kind, ref, note, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(id, link.kind, link.ref, link.note ?? '', this.nowIso());
       if (res.changes === 1) {
         if (link.kind === 'call') {
           this.s
@@ -988,12 +981,10 @@ export class CaseRepository {
       const r = this.current(id, version, { kind: 'all' });
       if (r.status !== CaseStatus.Closed) throw new CaseStateError('not_allowed', '办结后才能回访');
       const at = this.nowIso();
-      this.s
-        .prepare(
-          `UPDATE cases SET satisfaction = ?, follow_up_note = ?, follow_up_at = ?, version = version + 1, updated_at = ?
+      this.prep(
+        `UPDATE cases SET satisfaction = ?, follow_up_note = ?, follow_up_at = ?, version = version + 1, updated_at = ?
            WHERE id = ? AND version = ?`,
-        )
-        .run(f.satisfaction, f.note ?? '', at, at, id, version);
+      ).run(f.satisfaction, f.note ?? '', at, at, id, version);
       this.stmt.audit.run(
         id,
         version + 1,
@@ -1013,9 +1004,13 @@ export class CaseRepository {
       if (!r) throw new CaseNotFoundError(`案件 ${id}`);
       if (!r.unit_id || isTerminal(r.status)) throw new CaseStateError('not_allowed', '案件不在承办单位手中，无需督办');
       const at = this.nowIso();
-      this.s
-        .prepare('INSERT INTO case_urges (case_id, unit_id, at, by_user, note) VALUES (?, ?, ?, ?, ?)')
-        .run(id, r.unit_id, at, actor.id, note);
+      this.prep('INSERT INTO case_urges (case_id, unit_id, at, by_user, note) VALUES (?, ?, ?, ?, ?)').run(
+        id,
+        r.unit_id,
+        at,
+        actor.id,
+        note,
+      );
       this.stmt.audit.run(id, r.version, at, actor.id, 'urge', JSON.stringify({ urge: [null, note] }));
       return this.get(id);
     });
@@ -1025,9 +1020,11 @@ export class CaseRepository {
     this.db.transaction(() => {
       const r = this.stmt.byId.get(id);
       if (!r) throw new CaseNotFoundError(`案件 ${id}`);
-      const res = this.s
-        .prepare('INSERT OR IGNORE INTO case_shares (case_id, user_id, created_at) VALUES (?, ?, ?)')
-        .run(id, userId, this.nowIso());
+      const res = this.prep('INSERT OR IGNORE INTO case_shares (case_id, user_id, created_at) VALUES (?, ?, ?)').run(
+        id,
+        userId,
+        this.nowIso(),
+      );
       if (res.changes)
         this.stmt.audit.run(
           id,
@@ -1052,15 +1049,13 @@ export class CaseRepository {
       where.push('c.due_date < ?');
       args.push(this.today());
     }
-    const rows = this.s
-      .prepare(
-        `SELECT c.*, u.name AS unit_name,
+    const rows = this.prep(
+      `SELECT c.*, u.name AS unit_name,
            (SELECT count(*) FROM case_urges g WHERE g.case_id = c.id AND g.unit_id = c.unit_id) AS urges,
            (SELECT max(at) FROM case_urges g WHERE g.case_id = c.id AND g.unit_id = c.unit_id) AS last_urged
          FROM cases c LEFT JOIN org_units u ON u.id = c.unit_id
          WHERE ${where.join(' AND ')} ORDER BY c.held_since LIMIT ?`,
-      )
-      .all(...args, Math.min(opts.limit ?? 100, 1000)) as (Row & { urges: number; last_urged: string | null })[];
+    ).all(...args, Math.min(opts.limit ?? 100, 1000)) as (Row & { urges: number; last_urged: string | null })[];
     const today = this.today();
     return rows.map((r) => ({
       ...this.toSummary(r, today),
@@ -1080,9 +1075,13 @@ export class CaseRepository {
     if (u.area && !areaName(u.area)) errors.push({ field: 'area', code: 'unknown', message: '行政区划代码不存在' });
     if (errors.length) throw new CaseValidationError(errors);
     try {
-      const res = this.s
-        .prepare('INSERT INTO org_units (code, name, kind, area, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(u.code, u.name.trim(), u.kind, u.area ?? '', this.nowIso());
+      const res = this.prep('INSERT INTO org_units (code, name, kind, area, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        u.code,
+        u.name.trim(),
+        u.kind,
+        u.area ?? '',
+        this.nowIso(),
+      );
       return this.unit(Number(res.lastInsertRowid))!;
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -1098,7 +1097,7 @@ export class CaseRepository {
   ): number {
     let n = 0;
     for (const u of units) {
-      if (this.s.prepare('SELECT 1 FROM org_units WHERE code = ?').get(u.code)) continue;
+      if (this.prep('SELECT 1 FROM org_units WHERE code = ?').get(u.code)) continue;
       this.createUnit(u);
       n++;
     }
@@ -1111,12 +1110,24 @@ export class CaseRepository {
   }
 
   listUnits(): OrgUnit[] {
-    return (this.s.prepare('SELECT id FROM org_units ORDER BY code').all() as { id: number }[]).map((r) =>
-      this.unit(r.id)!,
-    );
+    return (this.prep('SELECT id FROM org_units ORDER BY code').all() as { id: number }[]).map((r) => this.unit(r.id)!);
   }
 
   // ---------------------------------------------------------------- internals
+
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+
+  /** Prepared statements cached by SQL text (the dynamic list and update SQL repeats). */
+  private prep(sql: string): BetterSqlite3.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      // Filter combinations are finite, but keep the cache bounded anyway.
+      if (this.statements.size >= 1000) this.statements.clear();
+      st = this.s.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
 
   private today(): string {
     return shanghaiDate(this.now());
@@ -1134,11 +1145,9 @@ export class CaseRepository {
     actorId: number | null,
     changes: Record<string, [unknown, unknown]>,
   ): void {
-    const last = this.s
-      .prepare(
-        'SELECT id, version, at, actor_id, action, changes FROM case_audit WHERE case_id = ? ORDER BY id DESC LIMIT 1',
-      )
-      .get(id) as
+    const last = this.prep(
+      'SELECT id, version, at, actor_id, action, changes FROM case_audit WHERE case_id = ? ORDER BY id DESC LIMIT 1',
+    ).get(id) as
       { id: number; version: number; at: string; actor_id: number | null; action: string; changes: string } | undefined;
     if (
       last &&
@@ -1154,16 +1163,18 @@ export class CaseRepository {
         if (merged[k]![0] === merged[k]![1]) delete merged[k];
       }
       // `at` stays the start of the burst, so the merge window cannot slide forever.
-      this.s
-        .prepare('UPDATE case_audit SET version = ?, changes = ? WHERE id = ?')
-        .run(version + 1, JSON.stringify(merged), last.id);
+      this.prep('UPDATE case_audit SET version = ?, changes = ? WHERE id = ?').run(
+        version + 1,
+        JSON.stringify(merged),
+        last.id,
+      );
       return;
     }
     this.stmt.audit.run(id, version + 1, at, actorId, 'update', JSON.stringify(changes));
   }
 
   private isDraftOfCall(caseId: number, callId: string): boolean {
-    return !!this.s.prepare(`SELECT 1 FROM case_contacts WHERE call_id = ? AND case_id = ?`).get(callId, caseId);
+    return !!this.prep(`SELECT 1 FROM case_contacts WHERE call_id = ? AND case_id = ?`).get(callId, caseId);
   }
 
   /** Loads a case for a write and enforces scope and the optimistic version check. */
@@ -1203,30 +1214,28 @@ export class CaseRepository {
     const flat = flatten(f);
     const due = this.deadlines.current({ type: f.type, status: m.status, receivedDate: day, acceptedDate: null });
     const cols = Object.keys(COLUMN) as FieldName[];
-    const res = this.s
-      .prepare(
-        `INSERT INTO cases (number, status, channel, queue, agent_id, ivr_path, parent_id, received_date,
+    const res = this.prep(
+      `INSERT INTO cases (number, status, channel, queue, agent_id, ivr_path, parent_id, received_date,
            due_kind, due_date, created_by, created_at, updated_at, ${cols.map((c) => COLUMN[c]).join(', ')})
          VALUES (${Array(13 + cols.length)
            .fill('?')
            .join(', ')})`,
-      )
-      .run(
-        number,
-        m.status,
-        m.channel,
-        m.queue,
-        m.agentId,
-        m.ivrPath,
-        m.parentId,
-        day,
-        due?.kind ?? null,
-        due?.due ?? null,
-        m.createdBy,
-        at,
-        at,
-        ...cols.map((c) => toDb(c, flat[c])),
-      );
+    ).run(
+      number,
+      m.status,
+      m.channel,
+      m.queue,
+      m.agentId,
+      m.ivrPath,
+      m.parentId,
+      day,
+      due?.kind ?? null,
+      due?.due ?? null,
+      m.createdBy,
+      at,
+      at,
+      ...cols.map((c) => toDb(c, flat[c])),
+    );
     const id = Number(res.lastInsertRowid);
     const initial: Record<string, [unknown, unknown]> = { status: [null, m.status] };
     for (const c of cols) if (flat[c] !== '' && flat[c] !== null && flat[c] !== false) initial[c] = [null, flat[c]];
@@ -1237,17 +1246,20 @@ export class CaseRepository {
 
   private linkCall(id: number, callId: string): void {
     const at = this.nowIso();
-    this.s
-      .prepare('INSERT OR IGNORE INTO case_links (case_id, kind, ref, created_at) VALUES (?, ?, ?, ?)')
-      .run(id, 'call', callId, at);
-    this.s.prepare('UPDATE case_contacts SET case_id = ? WHERE call_id = ? AND case_id IS NULL').run(id, callId);
+    this.prep('INSERT OR IGNORE INTO case_links (case_id, kind, ref, created_at) VALUES (?, ?, ?, ?)').run(
+      id,
+      'call',
+      callId,
+      at,
+    );
+    this.prep('UPDATE case_contacts SET case_id = ? WHERE call_id = ? AND case_id IS NULL').run(id, callId);
   }
 
   private visible(r: Row, scope: CaseScope): boolean {
     if (scope.kind === 'all') return true;
     if (scope.kind === 'agent')
       return r.agent_id === scope.userId || (r.queue !== '' && scope.queues.includes(r.queue));
-    return !!this.s.prepare('SELECT 1 FROM case_shares WHERE case_id = ? AND user_id = ?').get(r.id, scope.userId);
+    return !!this.prep('SELECT 1 FROM case_shares WHERE case_id = ? AND user_id = ?').get(r.id, scope.userId);
   }
 
   private scopeWhere(scope: CaseScope, where: string[], args: (string | number)[]): void {
