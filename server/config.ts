@@ -1,4 +1,13 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, from server/config.ts or dist/server/config.js. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (path.basename(dir) !== 'server' && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  dir = path.dirname(dir);
+  return path.basename(dir) === 'dist' ? path.dirname(dir) : dir;
+}
 
 /**
  * Server configuration from the environment. The names SIP_PORT, HTTP_PORT and DATA_DIR are part of
@@ -27,6 +36,9 @@ export interface ServerConfig {
   seedDemo: boolean;
   /** ICE for browser agents: host candidates offered, optional 1:1 NAT address and STUN server. */
   webrtc: { hostAddresses: string[]; publicAddress: string | null; stunServer: string | null };
+  /** IVR flows directory and the flow that access numbers run. */
+  ivrFlowsDir: string;
+  ivrFlow: string;
   /** Addresses never banned by the SIP defence (besides trunk sources). */
   defenceExempt: string[];
   /** Secret for stateless digest nonces; random per process unless set (then nonces survive a restart). */
@@ -87,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       publicAddress: env.WEBRTC_PUBLIC_ADDRESS ?? env.PUBLIC_ADDRESS ?? null,
       stunServer: env.WEBRTC_STUN ?? null,
     },
+    ivrFlowsDir: path.resolve(env.IVR_FLOWS_DIR ?? path.join(packageRoot(), 'ivr-flows')),
+    ivrFlow: env.IVR_FLOW ?? '12315',
     defenceExempt: (env.SIP_DEFENCE_EXEMPT ?? '')
       .split(',')
       .map((x) => x.trim())

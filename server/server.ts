@@ -12,8 +12,20 @@ import { CallManager, type AccessHandler } from './calls/call-manager.js';
 import { CdrStore } from './calls/cdr.js';
 import { callsRoutes } from './api/routes/calls.js';
 import { AuthService } from './api/auth/plugin.js';
+import { attachSocketServer, type SocketHub } from './api/socket/index.js';
 import { createMediaEngine, type MediaEngine } from './media/engine/index.js';
 import { warmUpWebRtc, webRtcEndpointKind } from './media/webrtc/endpoint.js';
+import path from 'node:path';
+import { Acd } from './acd/acd.js';
+import { AcdService } from './acd/service.js';
+import { AcdCallBridge } from './calls/acd-bridge.js';
+import { IvrAccessHandler } from './calls/ivr-access.js';
+import { defaultCalendar, DEFAULT_HOTLINE_HOURS } from './calendar/index.js';
+import { ivrCalendarFrom } from './ivr/adapters.js';
+import { IvrEngine } from './ivr/engine.js';
+import { FlowRegistry } from './ivr/registry.js';
+import { IvrStore, MemoryVoicemailSink, StaticCaseStatusTable } from './ivr/services.js';
+import type { IvrServices } from './ivr/port.js';
 import { Directory } from './directory/directory.js';
 import { seedDemo, type DemoSeed } from './directory/seed.js';
 import { DigestAuthenticator } from './sip/auth/digest.js';
@@ -35,6 +47,10 @@ export interface HotlineServerOverrides {
   accessHandler?: AccessHandler;
   /** 'inline' puts the media engine on the main thread (tests that need a FakeClock-free inline engine). */
   mediaThread?: 'worker' | 'inline';
+  /** Wall clock for business hours and dates read back by the IVR (tests pin it to a working day). */
+  wallClock?: () => Date;
+  /** Directory of IVR flows; default ivr-flows/ beside the package. */
+  ivrFlowsDir?: string;
   /** Faster scrypt for tests. */
   scrypt?: { N: number; r: number; p: number };
 }
@@ -47,6 +63,10 @@ export interface HotlineServer {
   readonly registrar: Registrar;
   readonly engine: MediaEngine;
   readonly calls: CallManager;
+  readonly acd: AcdService;
+  readonly ivr: IvrEngine;
+  readonly flows: FlowRegistry;
+  readonly ivrStore: IvrStore;
   readonly cdr: CdrStore;
   readonly http: FastifyInstance;
   readonly demoSeed: DemoSeed | null;
@@ -149,6 +169,31 @@ export async function createHotlineServer(
     }),
   );
   await warmUpWebRtc();
+  // IVR: flows from ivr-flows/, services from the calendar and the stores.
+  const flows = new FlowRegistry({ dir: o.ivrFlowsDir ?? config.ivrFlowsDir, log: createLogger('ivr'), clock });
+  const report = flows.reload();
+  if (!report.ok) log.error({ errors: report.errors.map((e) => e.message) }, 'IVR flows have errors');
+  const ivrStore = new IvrStore(db);
+  const wallClock = o.wallClock ?? (() => new Date());
+  const ivrServices: IvrServices = {
+    calendar: ivrCalendarFrom(defaultCalendar(), { default: DEFAULT_HOTLINE_HOURS }),
+    cases: new StaticCaseStatusTable({}),
+    callbacks: ivrStore,
+    surveys: ivrStore,
+    voicemail: new MemoryVoicemailSink(),
+    wallClock,
+  };
+  const ivr = new IvrEngine({ flows: () => flows.snapshot(), services: ivrServices, clock, log: createLogger('ivr') });
+  const access = new IvrAccessHandler({
+    ivr,
+    flows,
+    engine,
+    clock,
+    log: createLogger('ivr'),
+    voicemailDir: path.join(config.dataDir, 'voicemail'),
+    defaultFlow: config.ivrFlow,
+  });
+
   const calls = new CallManager({
     stack: sip,
     engine,
@@ -158,8 +203,27 @@ export async function createHotlineServer(
     log: createLogger('calls'),
     realm: config.realm,
     testPrompt: { toneHz: 440, ms: 1000 },
-    accessHandler: o.accessHandler,
+    accessHandler: o.accessHandler ?? access,
   });
+  access.calls = calls;
+
+  // ACD: queues and agents; the bridge carries its decisions out over SIP and media.
+  const acdBridge = new AcdCallBridge({
+    calls,
+    engine,
+    clock,
+    log: createLogger('acd'),
+    announcements: access.announcements(path.join(config.ivrFlowsDir, 'prompts', 'moh.wav'), 30_000),
+  });
+  const acdCore = new Acd({
+    clock,
+    callControl: acdBridge,
+    log: createLogger('acd'),
+    wallNow: () => wallClock().getTime(),
+  });
+  acdBridge.attach(acdCore);
+  access.acd = acdBridge;
+  const acd = new AcdService({ db, directory, acd: acdCore, log: createLogger('acd') });
 
   const inbound = new InboundCalls({
     directory,
@@ -173,9 +237,10 @@ export async function createHotlineServer(
 
   const startedAt = Date.now();
   const auth = AuthService.create(directory.webUsers, db);
-  const http = await buildHttpApp({ health: { startedAt, transports: () => sip.transport.info() }, auth });
+  const http = await buildHttpApp({ health: { startedAt, transports: () => sip.transport.info() }, auth, acd });
   await http.register(callsRoutes, { listCalls: () => calls.list() });
 
+  let sockets: SocketHub | null = null;
   let closed: Promise<void> | null = null;
   return {
     config,
@@ -185,6 +250,10 @@ export async function createHotlineServer(
     registrar,
     engine,
     calls,
+    acd,
+    ivr,
+    flows,
+    ivrStore,
     cdr,
     http,
     demoSeed,
@@ -192,6 +261,7 @@ export async function createHotlineServer(
       await sip.listen();
       await http.listen({ host: config.bindHost, port: config.httpPort });
       sip.attachWebSocket(http.server, '/sip', false);
+      sockets = attachSocketServer(http.server, { auth, acd });
       log.info({ sip: sip.transport.info() }, 'listening');
     },
     listening() {
@@ -204,6 +274,9 @@ export async function createHotlineServer(
     close() {
       closed ??= (async () => {
         await calls.close();
+        await sockets?.close();
+        acdCore.close();
+        flows.close();
         await http.close();
         await sip.close();
         await engine.close();

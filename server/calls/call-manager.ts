@@ -19,10 +19,15 @@ import { Call, CallEvent, CallState } from './call.js';
 import type { CdrStore, Disposition } from './cdr.js';
 import type { CallHandler } from './inbound.js';
 import { UacLeg, UasLeg, type EndReason } from './sip-leg.js';
+import { safePlay } from './acd-bridge.js';
 
 export interface AccessHandler {
-  /** Runs the IVR for a call to an access number; the call manager has created the call, not answered it. */
-  run(call: Call, ctx: CallContext): Promise<void>;
+  /**
+   * Runs the IVR for a call to an access number (or `flowId`); the call manager has created the
+   * call, not answered it.
+   */
+  run(call: Call, ctx: CallContext, flowId?: string): Promise<void>;
+  hasFlow(flowId: string): boolean;
 }
 
 /** What services and the IVR may do with a call. */
@@ -163,10 +168,14 @@ export class CallManager implements CallHandler {
       return;
     }
     if (t.kind === 'service' && t.number === '7000') {
+      if (this.o.accessHandler?.hasFlow('test-7000')) {
+        await this.o.accessHandler.run(call, ctx, 'test-7000');
+        return;
+      }
       if (!(await ctx.answer())) return;
       call.move(CallEvent.Answered);
       const p = this.o.testPrompt;
-      await media.play([typeof p === 'string' ? await this.o.engine.loadPrompt(p) : p]);
+      await safePlay(media, [typeof p === 'string' ? await this.o.engine.loadPrompt(p) : p]);
       ctx.hangup();
       return;
     }
@@ -259,7 +268,9 @@ export class CallManager implements CallHandler {
           failures.push(reason);
           if (failures.length === legs.length) {
             const busy = failures.some((f) => f.status === 486 || f.status === 600 || f.status === 603);
-            finish(busy ? 'busy' : failures.every((f) => f.status === 480 || f.status === 408) ? 'no-answer' : 'failed');
+            finish(
+              busy ? 'busy' : failures.every((f) => f.status === 480 || f.status === 408) ? 'no-answer' : 'failed',
+            );
           }
         });
         void leg.start().catch((err: unknown) => {

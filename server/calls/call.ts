@@ -72,7 +72,7 @@ export class Call {
   endedAt: number | null = null;
   readonly outbound = new Set<UacLeg>();
   /** IVR path so far, e.g. ['menu:3'], shown to agents and leads. */
-  readonly ivrPath: string[] = [];
+  ivrPath: string[] = [];
   queue: string | null = null;
   queuedAt: number | null = null;
   hangupBy: 'caller' | 'callee' | 'system' | null = null;

@@ -22,7 +22,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export async function waitUntil(
   check: () => boolean | Promise<boolean>,
   timeoutMs: number,
-  what: string,
+  what = 'the condition',
   everyMs = 20,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;

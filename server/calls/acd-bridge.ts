@@ -1,0 +1,294 @@
+/**
+ * Where the ACD meets real calls. The ACD (server/acd) decides who gets which caller; this bridge
+ * does it over SIP and media: it parks queued callers on music on hold with announcements, rings
+ * the chosen agent's seat, bridges on answer, and reports back (RingOutcome, call ended).
+ */
+import type { Logger } from 'pino';
+import type { Acd } from '../acd/acd.js';
+import type { AgentTarget, CallControl, DialOutcome, RingOutcome } from '../acd/call-control.js';
+import type { OverflowTarget, QueueEntry } from '../acd/queue.js';
+import type { MediaEndpoint, MediaEngine, PlayItem } from '../media/engine/api.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { maskPhone } from '../util/log.js';
+import type { Call } from './call.js';
+import { CallEvent, CallState } from './call.js';
+import type { CallManager } from './call-manager.js';
+import type { UacLeg } from './sip-leg.js';
+
+export interface QueueRequest {
+  queue: string;
+  priority: number;
+  skills: string[];
+  ivrPath: string[];
+  vars: Record<string, string>;
+  language: string;
+}
+
+export type QueueOutcome =
+  | { outcome: 'connected'; agent: string; agentLeg: UacLeg }
+  | { outcome: 'failed'; reason: 'closed' | 'full' | 'timeout' | 'no-agents' | 'error' }
+  /** The caller chose to be called back and the call has been ended politely. */
+  | { outcome: 'callback' }
+  | { outcome: 'hangup' };
+
+export interface QueueAnnouncements {
+  /** Prompt files by name for the caller's language, or null when missing. */
+  prompt(language: string, name: string): string | null;
+  /** Recorded pieces reading a number in that language. */
+  number(language: string, n: number): string[];
+  /** Looping music on hold. */
+  mohFile: string | null;
+  /** Seconds between announcements. */
+  everyMs: number;
+}
+
+interface Parked {
+  call: Call;
+  media: MediaEndpoint;
+  req: QueueRequest;
+  settle: (o: QueueOutcome) => void;
+  announceTimer: TimerHandle | null;
+  /** The agent currently ringing for this caller. */
+  ringing: string | null;
+  stopped: boolean;
+}
+
+export interface AcdBridgeOptions {
+  calls: CallManager;
+  engine: MediaEngine;
+  clock: Clock;
+  log: Logger;
+  announcements: QueueAnnouncements;
+  /** Told as soon as a call is offered to an agent (screen pop, case draft). */
+  onOffer?(call: Call, agentId: string): void;
+}
+
+export class AcdCallBridge implements CallControl {
+  acd!: Acd;
+  private readonly parked = new Map<string, Parked>();
+  /** callId → agent on it (answered calls), for the ACD's consistency check. */
+  private readonly talking = new Map<string, string>();
+  readonly stats = { enqueued: 0, answered: 0, noAnswer: 0, abandoned: 0, callbacks: 0 };
+
+  constructor(private readonly o: AcdBridgeOptions) {}
+
+  /** Called once the Acd exists (the Acd needs us as its CallControl, and we need it). */
+  attach(acd: Acd): void {
+    this.acd = acd;
+  }
+
+  /** Puts an answered call in a queue; resolves when an agent answered or the caller left the queue. */
+  enqueue(call: Call, media: MediaEndpoint, req: QueueRequest): Promise<QueueOutcome> {
+    const cfg = this.acd.queueConfig(req.queue);
+    if (!cfg) return Promise.resolve({ outcome: 'failed', reason: 'error' });
+    // Only skills-routed queues carry the IVR's skill wishes; elsewhere any member may answer.
+    const skills = cfg.strategy === 'skills' ? Object.fromEntries(req.skills.map((s) => [s, 1])) : {};
+    return new Promise<QueueOutcome>((resolve) => {
+      const p: Parked = {
+        call,
+        media,
+        req,
+        settle: () => undefined,
+        announceTimer: null,
+        ringing: null,
+        stopped: false,
+      };
+      let settled = false;
+      p.settle = (o) => {
+        if (settled) return;
+        settled = true;
+        this.unpark(p);
+        resolve(o);
+      };
+      this.parked.set(call.id, p);
+      const onGone = () => {
+        this.stats.abandoned++;
+        this.acd.abandon(call.id);
+        p.settle({ outcome: 'hangup' });
+      };
+      call.inbound.once('ended', onGone);
+      // Queued before the ACD sees it: with a free agent, enqueue() rings at once (synchronously).
+      call.queue = req.queue;
+      call.queuedAt = Date.now();
+      if (call.state !== CallState.Queued) call.move(CallEvent.Enqueue);
+      const res = this.acd.enqueue({
+        callId: call.id,
+        queueId: req.queue,
+        priority: Math.max(0, Math.min(9, req.priority)),
+        skills,
+        consumer: call.caller.kind === 'trunk' ? call.callerNumber : null,
+        data: { ivrPath: req.ivrPath, vars: req.vars, language: req.language },
+      });
+      if (!res.accepted) {
+        call.inbound.off('ended', onGone);
+        call.move(CallEvent.Return);
+        p.settle({
+          outcome: 'failed',
+          reason: res.reason === 'full' ? 'full' : res.reason === 'empty' ? 'no-agents' : 'error',
+        });
+        return;
+      }
+      this.stats.enqueued++;
+      const digit = (d: string) => {
+        // 1 during the wait: keep the place and be called back (the most-asked feature).
+        if (d === '1' && call.caller.kind === 'trunk' && !p.ringing) {
+          if (this.acd.convertToCallback(call.id, call.callerNumber)) {
+            this.stats.callbacks++;
+            call.inbound.off('ended', onGone);
+            media.off('dtmf', digit);
+            void this.politeGoodbye(p).then(() => p.settle({ outcome: 'callback' }));
+          }
+        }
+      };
+      media.on('dtmf', digit);
+      call.onEnd(() => {
+        media.off('dtmf', digit);
+      });
+      void this.holdMusic(p, true).catch((err: unknown) => this.o.log.warn({ err }, 'music on hold failed'));
+    });
+  }
+
+  private unpark(p: Parked): void {
+    p.stopped = true;
+    this.o.clock.clearTimeout(p.announceTimer);
+    this.parked.delete(p.call.id);
+  }
+
+  /** Music on hold, interrupted every `everyMs` by position and expected-wait announcements. */
+  private async holdMusic(p: Parked, first: boolean): Promise<void> {
+    const a = this.o.announcements;
+    const lang = p.req.language;
+    if (first) {
+      const hold = a.prompt(lang, 'queue_hold');
+      if (hold) await safePlay(p.media, [await this.o.engine.loadPrompt(hold)]);
+    }
+    if (p.stopped || p.ringing) return;
+    this.o.clock.clearTimeout(p.announceTimer);
+    p.announceTimer = this.o.clock.setTimeout(
+      () => void this.announce(p).catch((err: unknown) => this.o.log.warn({ err }, 'queue announcement failed')),
+      a.everyMs,
+    );
+    if (a.mohFile) void safePlay(p.media, [await this.o.engine.loadPrompt(a.mohFile)], { loop: true });
+    else void safePlay(p.media, [{ silenceMs: 1000 }], { loop: true });
+  }
+
+  private async announce(p: Parked): Promise<void> {
+    if (p.stopped || p.ringing) return;
+    const entry = this.acd.entries().find((e) => e.callId === p.call.id);
+    if (!entry) return;
+    const a = this.o.announcements;
+    const lang = p.req.language;
+    const pos = this.acd.position(entry.id);
+    const wait = this.acd.estimatedWaitMs(entry.id);
+    const files: string[] = [];
+    const add = (name: string) => {
+      const f = a.prompt(lang, name);
+      if (f) files.push(f);
+    };
+    if (pos !== null && pos > 1) {
+      add('queue_position_1');
+      files.push(...a.number(lang, pos - 1));
+      add('queue_position_2');
+    }
+    if (wait !== null && wait > 0) {
+      add('queue_wait_1');
+      files.push(...a.number(lang, Math.max(1, Math.round(wait / 60_000))));
+      add('queue_wait_2');
+    }
+    if (p.call.caller.kind === 'trunk') add('queue_callback_offer');
+    const items: PlayItem[] = [];
+    for (const f of files) items.push(await this.o.engine.loadPrompt(f));
+    if (p.stopped || p.ringing) return;
+    if (items.length) await safePlay(p.media, items);
+    if (!p.stopped && !p.ringing) void this.holdMusic(p, false).catch(() => undefined);
+  }
+
+  private async politeGoodbye(p: Parked): Promise<void> {
+    p.stopped = true;
+    this.o.clock.clearTimeout(p.announceTimer);
+    const f = this.o.announcements.prompt(p.req.language, 'queue_callback_ok');
+    if (f) await safePlay(p.media, [await this.o.engine.loadPrompt(f)]);
+    p.call.hangupBy ??= 'system';
+    p.call.inbound.hangup();
+  }
+
+  // ---- CallControl (called by the ACD) ----
+
+  async ringAgent(agent: AgentTarget, entry: Readonly<QueueEntry>, signal: AbortSignal): Promise<RingOutcome> {
+    const p = this.parked.get(entry.callId);
+    if (!p || p.call.inbound.isEnded) return 'caller_gone';
+    if (!agent.seat) return 'rejected';
+    p.ringing = agent.agentId;
+    p.call.move(CallEvent.Ring);
+    this.o.onOffer?.(p.call, agent.agentId);
+    const vars = p.req.vars;
+    const { result, leg } = await this.o.calls.ringDevice(p.call, agent.seat, {
+      signal,
+      displayName: vars.category ? `12315-${vars.category}` : '12315',
+      extraHeaders: [
+        ['X-Call-Id', p.call.id],
+        ['X-Queue', entry.queueId],
+        ['X-Ivr-Path', p.req.ivrPath.join('>')],
+      ],
+    });
+    p.ringing = null;
+    if (signal.aborted || result !== 'answered' || !leg) {
+      if (leg) leg.hangup();
+      if (p.call.inbound.isEnded) return 'caller_gone';
+      if (p.call.state === CallState.Ringing) p.call.move(CallEvent.Return);
+      if (result === 'busy' || result === 'failed' || result === 'unavailable') {
+        this.stats.noAnswer++;
+        if (!p.stopped) void this.holdMusic(p, false).catch(() => undefined);
+        return 'rejected';
+      }
+      this.stats.noAnswer++;
+      if (!p.stopped) void this.holdMusic(p, false).catch(() => undefined);
+      return result === 'caller-gone' ? 'caller_gone' : 'no_answer';
+    }
+    this.stats.answered++;
+    // Stop the hold music for good before bridging: its loop must not restart behind the bridge.
+    this.unpark(p);
+    await this.o.calls.bridgeLeg(p.call, p.media, leg);
+    this.talking.set(p.call.id, agent.agentId);
+    leg.once('ended', () => {
+      this.talking.delete(p.call.id);
+      this.acd.callEnded(p.call.id);
+    });
+    p.call.onEnd(() => {
+      if (this.talking.delete(p.call.id)) this.acd.callEnded(p.call.id);
+    });
+    p.settle({ outcome: 'connected', agent: agent.agentId, agentLeg: leg });
+    return 'answered';
+  }
+
+  async dialCallback(_agent: AgentTarget, entry: Readonly<QueueEntry>, _signal: AbortSignal): Promise<DialOutcome> {
+    // Dialling consumers needs an outbound trunk, which the embedded default has none of.
+    this.o.log.warn({ consumer: maskPhone(entry.consumer) }, 'callback due but no outbound trunk is configured');
+    return 'failed';
+  }
+
+  overflow(entry: Readonly<QueueEntry>, target: OverflowTarget | null, reason: 'max_wait' | 'leave_empty'): void {
+    const p = this.parked.get(entry.callId);
+    if (!p) return;
+    if (target?.kind === 'queue') return; // the ACD moved the entry; the caller keeps waiting
+    this.o.log.info({ call: p.call.id, reason, target: target?.kind ?? 'none' }, 'caller overflowed out of the queue');
+    p.settle({ outcome: 'failed', reason: reason === 'max_wait' ? 'timeout' : 'no-agents' });
+  }
+
+  liveAgentCalls(): Array<{ agentId: string; callId: string }> {
+    return [...this.talking].map(([callId, agentId]) => ({ agentId, callId }));
+  }
+}
+
+/** Plays, treating an endpoint that closed meanwhile (caller hung up) as a finished play. */
+export async function safePlay(
+  media: MediaEndpoint,
+  items: readonly PlayItem[],
+  opts?: { loop?: boolean },
+): Promise<{ reason: 'done' | 'stopped' | 'barge-in' | 'closed'; digit?: string }> {
+  try {
+    return await media.play(items, opts);
+  } catch {
+    return { reason: 'closed' };
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * A consumer calls 12315 through the trunk (baresip from the trunk's address), walks the IVR with
+ * DTMF, waits in a queue and reaches an agent's seat (baresip auto-answer) whose agent logged in and
+ * went ready over the REST API; after the agent hangs up the consumer rates the call.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBaresip, makeToneWav, type Baresip } from '../helpers/baresip.js';
+import { hasSpeechEnergy, readWav, toneShare, toneShareOf } from '../helpers/audio.js';
+
+/** The best share of `hz` over one-second windows: the talk part of a recording that also holds prompts. */
+function peakToneShare(file: string, hz: number): number {
+  const { samples, rate } = readWav(file);
+  let best = 0;
+  for (let i = 0; i + rate <= samples.length; i += rate / 2)
+    best = Math.max(best, toneShareOf(samples.subarray(i, i + rate), rate, hz));
+  return best;
+}
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+
+/** Monday 2026-11-30 10:00 Beijing time: inside business hours. */
+const OPEN = new Date('2026-11-30T02:00:00Z');
+/** Sunday 2026-11-29 21:00 Beijing time: closed. */
+let now = OPEN;
+
+let ts: TestServer;
+let dir: string;
+
+beforeAll(async () => {
+  ts = await startTestServer({}, { wallClock: () => now });
+  dir = makeTempDir('ivr-acd-');
+});
+afterAll(async () => {
+  await ts?.stop();
+  removeTempDir(dir);
+});
+
+async function api<T>(
+  method: string,
+  url: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${ts.httpUrl}${url}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function login(username: string, password: string): Promise<string> {
+  const r = await api<{ token: string }>('POST', '/api/auth/login', null, { username, password });
+  expect(r.status).toBe(200);
+  return r.body.token;
+}
+
+/** A consumer phone behind the demo trunk: no registration, no credentials, calls from 127.0.0.1. */
+async function consumer(name: string, hz?: number): Promise<Baresip> {
+  const wav = hz ? makeToneWav(path.join(dir, `${name}.wav`), hz, 120) : undefined;
+  return startBaresip({
+    name,
+    account: { user: '13800138000', transport: 'udp', answermode: 'manual' },
+    audioSourceWav: wav,
+  });
+}
+
+const dial = (n: string) => `sip:${n}@${ts.sipTarget}`;
+
+describe('IVR and ACD with real callers', () => {
+  it('the caller hears the Mandarin welcome (speech energy in the recording)', async () => {
+    const c = await consumer('welcome');
+    try {
+      await c.dial(dial('12315'));
+      await c.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await sleep(4000);
+      await c.hangup();
+      await c.waitEvent('CALL_CLOSED', undefined, 5000);
+      expect(hasSpeechEnergy(c.recordings().dec.at(-1)!)).toBe(true);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('pressing 3 queues the call for consultation; GET /api/calls shows it waiting with its path', async () => {
+    const lead = await login('lead01', 'lead12315');
+    const c = await consumer('press3');
+    try {
+      await c.dial(dial('12315'));
+      await c.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await sleep(1500);
+      await c.sendDtmf('3');
+      let queued: { state: string; queue: string | null; ivrPath: string; caller: string } | undefined;
+      await waitUntil(async () => {
+        const r = await api<{ items: (typeof queued & object)[] }>('GET', '/api/calls', lead);
+        queued = r.body.items.find((x) => x.state === 'queued');
+        return queued !== undefined;
+      }, 15_000);
+      expect(queued!.queue).toBe('consultation');
+      expect(queued!.ivrPath).toContain('menu:3');
+      expect(queued!.caller).toBe('138****8000');
+      // Agents cannot see the live call list.
+      const agent = await login('agent05', 'agent12315');
+      expect((await api('GET', '/api/calls', agent)).status).toBe(403);
+    } finally {
+      await c.hangup().catch(() => undefined);
+      await c.stop();
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+  });
+
+  it('caller → IVR → queue → agent seat: two-way audio, then the survey score is stored', async () => {
+    const token = await login('agent01', 'agent12315');
+    const seat = await startBaresip({
+      name: 'agent-seat',
+      account: {
+        user: '8007',
+        password: 'demo8007',
+        registrar: ts.sipTarget,
+        transport: 'udp',
+        answermode: 'auto',
+        regint: 300,
+      },
+      audioSourceWav: makeToneWav(path.join(dir, 'agent.wav'), 1000, 120),
+    });
+    const c = await consumer('to-agent', 600);
+    try {
+      await seat.waitRegistered(10_000);
+      expect((await api('POST', '/api/agents/me/login', token, { seat: '8007' })).status).toBe(200);
+      expect((await api('PUT', '/api/agents/me/state', token, { state: 'ready' })).status).toBe(200);
+
+      await c.dial(dial('12315'));
+      await c.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await sleep(1500);
+      await c.sendDtmf('1');
+      await seat.waitEvent('CALL_ESTABLISHED', undefined, 20_000);
+      await waitUntil(
+        async () => (await api<{ state: string }>('GET', '/api/agents/me', token)).body.state === 'on_call',
+        3000,
+        'agent on_call',
+      );
+      await sleep(3000);
+      const heardByAgent = seat.recordings().dec.at(-1)!;
+      await seat.hangup();
+      // The consumer stays on for the survey: press 5 (very satisfied).
+      await sleep(2500);
+      await c.sendDtmf('5');
+      await c.waitEvent('CALL_CLOSED', undefined, 20_000);
+      const heardByConsumer = c.recordings().dec.at(-1)!;
+      expect(toneShare(heardByAgent, 600)).toBeGreaterThan(0.5);
+      // The consumer's recording also holds the prompts; during the talk the agent's tone dominates.
+      expect(peakToneShare(heardByConsumer, 1000)).toBeGreaterThan(0.6);
+      const callId = ts.server.cdr
+        .list({ limit: 10 })
+        .find((r) => r.dialled === '12315' && r.answeredAt !== null && r.queue)!.id;
+      await waitUntil(() => ts.server.ivrStore.surveyFor(callId) !== null, 5000);
+      expect(ts.server.ivrStore.surveyFor(callId)!.score).toBe(5);
+      // The agent is in wrap-up (or back to ready when the queue has no wrap-up time).
+      const after = await api<{ state: string }>('GET', '/api/agents/me', token);
+      expect(['wrap_up', 'ready']).toContain(after.body.state);
+    } finally {
+      await c.stop();
+      await seat.stop();
+    }
+  });
+
+  it('after hours a caller books a callback, and it is stored', async () => {
+    now = new Date('2026-11-29T13:00:00Z'); // Sunday 21:00 in Beijing
+    const c = await consumer('after-hours');
+    try {
+      await c.dial(dial('12315'));
+      await c.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      const before = ts.server.ivrStore.dueCallbacks(new Date('2030-01-01')).length;
+      // welcome (8.8 s) and after_hours (9.2 s) take no keys; the menus take a key while they play:
+      // 1 = callback, 1 = to this number, 1 = in the morning.
+      await sleep(19_500);
+      for (const key of ['1', '1', '1']) {
+        await c.sendDtmf(key);
+        await sleep(1500);
+      }
+      await waitUntil(() => ts.server.ivrStore.dueCallbacks(new Date('2030-01-01')).length > before, 20_000);
+    } finally {
+      now = OPEN;
+      await c.hangup().catch(() => undefined);
+      await c.stop();
+    }
+  });
+});
