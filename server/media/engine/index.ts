@@ -1,9 +1,17 @@
 /**
  * createMediaEngine: the engine behind server/media/engine/api.ts.
  *
- * Thread choice (measured with scripts/bench/media-pacing.ts, see the numbers in its header): DEFAULT_THREAD
- * below. Both designs share the same core and the same ticker thread (Atomics.wait, sub-ms), so the only
- * difference is whether per-packet work competes with SIP, HTTP and SQLite on the control loop.
+ * Thread choice: the engine runs in a media WORKER by default. Both designs share the same core and the same
+ * ticker thread (Atomics.wait, sub-ms), so they cost the same CPU per packet; the difference is only whether
+ * per-packet work and the 5 ms ticks compete with SIP parsing, HTTP, Socket.IO and synchronous SQLite on the
+ * control loop. Measured with scripts/bench/media-pacing.ts (N endpoints → receivers in 2 other processes,
+ * 5 s after 2 s warm-up), on the shared 2-core box at load average 6–8 (CPU pressure ≈ 68 %, other helpers'
+ * tsc/vitest/chromium), so absolute numbers are noise-bound:
+ *   N=200, pacing p99 (ms): worker 9.0 / 9.9 / 20 vs inline 44 / 200 / 17 in three runs (2 of 3 favour the worker);
+ *   N=400/600: both ≫ 2 ms (the process got ~30 % of a core: starved, not busy); 0 loss everywhere.
+ * With the main thread blocked 10 ms every 50 ms (a stand-in for control-plane bursts) the inline engine's
+ * ticks cannot run during the block by construction; the worker's can. Hence the worker. Re-measure on a quiet
+ * machine: `unshare -n bash -c 'ip link set lo up; npx tsx scripts/bench/media-pacing.ts'`.
  */
 import type { Clock } from '../../util/clock.js';
 import type { MediaEngine, MediaEngineOptions } from './api.js';

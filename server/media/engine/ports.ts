@@ -4,6 +4,8 @@
  * land in the next one. A port another process holds is skipped.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP } from 'node:net';
 
 export interface PortPair {
   port: number;
@@ -51,8 +53,8 @@ export class RtpPortPool {
 
   private async bindPair(port: number): Promise<PortPair | null> {
     const type = this.bindAddress.includes(':') ? 'udp6' : 'udp4';
-    const rtp = createSocket({ type });
-    const rtcp = createSocket({ type });
+    const rtp = createSocket({ type, lookup: fastLookup });
+    const rtcp = createSocket({ type, lookup: fastLookup });
     try {
       await bind(rtp, port, this.bindAddress);
       await bind(rtcp, port + 1, this.bindAddress);
@@ -74,4 +76,19 @@ function bind(s: Socket, port: number, address: string): Promise<void> {
       res();
     });
   });
+}
+
+/**
+ * dgram resolves the destination of EVERY send through `lookup`; the default (dns.lookup) answers even an IP
+ * literal on the next tick, an allocation and a deferral per RTP packet. SDP almost always carries literals,
+ * so answer those synchronously and resolve only real host names.
+ */
+function fastLookup(
+  host: string,
+  opts: unknown,
+  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const fam = isIP(host);
+  if (fam !== 0) cb(null, host, fam);
+  else dnsLookup(host, opts as number, cb);
 }
