@@ -17,7 +17,7 @@ import { toneShare } from '../helpers/audio.js';
 import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { makeTempDir, removeTempDir, sleep } from '../helpers/tmp.js';
-import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
+import { ensureDesktopBuild, routeDesktop, startDesktopServer, type DesktopServer } from './desktop-server.js';
 
 /** Runs in the page (a string, so this Node-typed file needs no DOM types): FFT peak of the call audio. */
 const DOMINANT_HZ_OF_REMOTE_AUDIO = `(async () => {
@@ -55,6 +55,7 @@ describe('a consumer call answered on the agent desktop', () => {
     srv = await startDesktopServer();
     expect(srv.composedByServer, 'server.ts must compose the ACD and call integration').toBe(true);
     tb = await launchChromium({ fakeAudioWav: makeToneWav(path.join(dir, 'agent-1000.wav'), 1000, 60) });
+    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
     page = await tb.context.newPage();
     page.on('console', (m) => tb.consoleLines.push(`[${m.type()}] ${m.text()}`));
     const r = await fetch(`${srv.url}/api/auth/login`, {

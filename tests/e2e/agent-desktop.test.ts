@@ -4,12 +4,13 @@
  * server's GET /api/agents/me is the judge of every state. Screenshots for the lead go to
  * .test-results/e2e/.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
-import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
+import { ensureDesktopBuild, routeDesktop, startDesktopServer, type DesktopServer } from './desktop-server.js';
 
 const SHOTS = path.resolve('.test-results/e2e');
 
@@ -48,6 +49,7 @@ describe('agent desktop e2e', () => {
     await ensureDesktopBuild();
     srv = await startDesktopServer();
     tb = await launchChromium();
+    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
     page = await tb.context.newPage();
     page.on('console', (m) => tb.consoleLines.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => tb.consoleLines.push(`[pageerror] ${e.message}`));
@@ -133,6 +135,50 @@ describe('agent desktop e2e', () => {
     await page.getByTestId('go-ready').click();
     await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
     expect((await me()).state).toBe('ready');
+  });
+
+  it('after a network loss the socket reconnects, JsSIP re-registers and the state is read again', async () => {
+    type W = { __desktop: { store: { getState(): { resyncs: number; registrations: number } } } };
+    const before = await page.evaluate(() => {
+      const s = (globalThis as unknown as W).__desktop.store.getState();
+      return { resyncs: s.resyncs, registrations: s.registrations };
+    });
+    const lead = await rest<{ token: string }>(`${srv.url}/api/auth/login`, 'POST', null, {
+      username: 'lead01',
+      password: 'lead12315',
+    });
+    // Network loss, as the browser sees it: every established connection to the server is reset (the
+    // test runs in its own network namespace, so `ss -K` touches nothing else). Chromium's offline
+    // emulation would not do: it leaves open WebSockets alone.
+    const port = new URL(srv.url).port;
+    execFileSync('ss', ['-K', 'state', 'established', `( sport = :${port} )`]);
+    // The state changes while the desktop is away; it must learn it from the resync, not from a push.
+    // (Our own pooled keep-alive connections were reset too: retry until a fresh one is used.)
+    let forced: { status: number } | null = null;
+    for (let i = 0; i < 10 && forced === null; i++) {
+      forced = await rest(`${srv.url}/api/agents/agent01/state`, 'PUT', lead.data.token, {
+        state: 'not_ready',
+        reason: '会议',
+      }).catch(() => null);
+    }
+    expect(forced?.status).toBe(200);
+    await page.locator('[data-testid="socket-status"].socket-connected').waitFor({ timeout: 20_000 });
+    await page.locator('[data-testid="agent-state"][data-state="not_ready"]').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('agent-state').textContent()).toContain('会议');
+    await expect
+      .poll(
+        () =>
+          page.evaluate(() => {
+            const s = (globalThis as unknown as W).__desktop.store.getState();
+            return { resyncs: s.resyncs, registrations: s.registrations };
+          }),
+        { timeout: 20_000 },
+      )
+      .toMatchObject({ resyncs: before.resyncs + 1 });
+    await page.locator('[data-testid="phone-status"].reg-registered').waitFor({ timeout: 20_000 });
+    expect(srv.server.registrar.isRegistered('8001')).toBe(true);
+    await page.getByTestId('go-ready').click();
+    await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
   });
 
   it('switches to English and back', async () => {

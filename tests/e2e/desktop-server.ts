@@ -5,10 +5,11 @@
  * composed here around the real HotlineServer's SIP stack, registrar and directory. The fallback's ACD
  * has a call control that cannot ring anyone, which is enough for login/state tests and no more.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import type { BrowserContext } from 'playwright-core';
 import { Acd } from '../../server/acd/acd.js';
 import type { CallControl } from '../../server/acd/call-control.js';
 import { AcdService } from '../../server/acd/service.js';
@@ -53,8 +54,10 @@ export interface DesktopServer {
   server: HotlineServer;
   /** http://127.0.0.1:port — the desktop, REST, socket.io and /sip. */
   url: string;
-  /** True when server/server.ts itself serves everything (no fallback composition). */
+  /** True when server/server.ts itself composes the ACD and socket.io (no fallback composition). */
   composedByServer: boolean;
+  /** False when the server does not register staticRoutes yet: then use routeDesktop() in the browser. */
+  servesDesktop: boolean;
   close(): Promise<void>;
 }
 
@@ -81,11 +84,13 @@ export async function startDesktopServer(env: Record<string, string> = {}): Prom
   const wired = 'acd' in server && (server as { acd?: unknown }).acd !== undefined;
   if (wired) {
     await server.start();
-    const http = server.listening().http!;
+    const url = `http://127.0.0.1:${server.listening().http!.port}`;
+    const root = await fetch(`${url}/`, { headers: { accept: 'text/html' } });
     return {
       server,
-      url: `http://127.0.0.1:${http.port}`,
+      url,
       composedByServer: true,
+      servesDesktop: root.ok && (root.headers.get('content-type') ?? '').includes('text/html'),
       async close() {
         await server.close();
         removeTempDir(dataDir);
@@ -113,6 +118,7 @@ export async function startDesktopServer(env: Record<string, string> = {}): Prom
     server,
     url: `http://127.0.0.1:${addr.port}`,
     composedByServer: false,
+    servesDesktop: true,
     close() {
       closed ??= (async () => {
         await hub.close();
@@ -124,4 +130,39 @@ export async function startDesktopServer(env: Record<string, string> = {}): Prom
       return closed;
     },
   };
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+};
+
+/**
+ * For a server that does not serve the desktop yet: the browser gets agent-desktop/dist for page paths on
+ * the server's own origin (same SPA rule as staticRoutes), while /api, /socket.io and /sip go to the server.
+ */
+export async function routeDesktop(context: BrowserContext, url: string): Promise<void> {
+  await context.route(`${url}/**`, async (route) => {
+    const p = new URL(route.request().url()).pathname;
+    if (/^\/(api|sip|socket\.io)(\/|$)/.test(p)) {
+      await route.continue();
+      return;
+    }
+    const rel = path.normalize(p === '/' ? 'index.html' : p.slice(1));
+    let file = path.join(DESKTOP_DIST, rel);
+    if (rel.startsWith('..') || !existsSync(file) || !statSync(file).isFile()) {
+      if (path.extname(p) !== '') {
+        await route.fulfill({ status: 404, body: 'not found' });
+        return;
+      }
+      file = path.join(DESKTOP_DIST, 'index.html');
+    }
+    await route.fulfill({
+      status: 200,
+      contentType: TYPES[path.extname(file)] ?? 'application/octet-stream',
+      body: readFileSync(file),
+    });
+  });
 }

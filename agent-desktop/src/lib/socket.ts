@@ -86,11 +86,11 @@ export function connectSocket(
     void resync();
   });
   socket.on('disconnect', (reason) => {
-    // 'io server disconnect' means the server threw us out (session revoked): socket.io will not retry.
-    if (reason === 'io server disconnect') {
-      s().socketStatusChanged('failed', reason);
-      hooks.onUnauthorized();
-    } else if (reason !== 'io client disconnect') s().socketStatusChanged('reconnecting', reason);
+    if (reason === 'io client disconnect') return;
+    s().socketStatusChanged('reconnecting', reason);
+    // socket.io does not retry after the server closed the socket (a graceful restart, or a revoked
+    // session): connect again by hand; a dead token then fails the handshake with 'unauthorized'.
+    if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);
   });
   socket.on('connect_error', (err) => {
     if (err.message === 'unauthorized') {
