@@ -111,7 +111,10 @@ export class WorkerChannel implements EngineChannel {
       }
     });
     const fail = (err: Error) => {
+      const unexpected = !this.exited;
       this.exited = true;
+      // Every endpoint died with the thread: tell call control so it can hang the calls up.
+      if (unexpected) this.handler({ type: 'engine-failed', ep: '' });
       readyReject(err);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();

@@ -264,6 +264,11 @@ export class EngineClient implements MediaEngine {
   }
 
   private onEvent(e: CoreEvent): void {
+    if (e.type === 'engine-failed') {
+      log.error({ endpoints: this.endpoints.size }, 'media engine thread failed; closing its endpoints');
+      for (const h of [...this.endpoints.values()]) this.onEvent({ type: 'closed', ep: h.id });
+      return;
+    }
     const h = this.endpoints.get(e.ep);
     if (!h) return;
     switch (e.type) {

@@ -74,7 +74,9 @@ export type CoreEvent =
   | { type: 'rtp-timeout'; ep: string }
   | { type: 'closed'; ep: string }
   /** A packet for an external (e.g. WebRTC) endpoint's transport. */
-  | { type: 'xpkt'; ep: string; buf: Buffer };
+  | { type: 'xpkt'; ep: string; buf: Buffer }
+  /** The media worker died: every endpoint is gone (emitted by the channel, not the core). */
+  | { type: 'engine-failed'; ep: '' };
 
 export interface CoreEnv {
   clock: Clock;
