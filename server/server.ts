@@ -24,7 +24,13 @@ import { defaultCalendar, DEFAULT_HOTLINE_HOURS } from './calendar/index.js';
 import { ivrCalendarFrom } from './ivr/adapters.js';
 import { IvrEngine } from './ivr/engine.js';
 import { FlowRegistry } from './ivr/registry.js';
-import { IvrStore, MemoryVoicemailSink, StaticCaseStatusTable } from './ivr/services.js';
+import { IvrStore } from './ivr/services.js';
+import { caseLookupFrom, voicemailSinkFrom } from './ivr/adapters.js';
+import { CaseRepository } from './cases/repository.js';
+import type { CaseType } from './cases/workflow.js';
+import { KbRepository } from './kb/repository.js';
+import { caseRoutes } from './api/routes/cases.js';
+import { kbRoutes } from './api/routes/kb.js';
 import type { IvrServices } from './ivr/port.js';
 import { Directory } from './directory/directory.js';
 import { seedDemo, type DemoSeed } from './directory/seed.js';
@@ -67,6 +73,8 @@ export interface HotlineServer {
   readonly ivr: IvrEngine;
   readonly flows: FlowRegistry;
   readonly ivrStore: IvrStore;
+  readonly cases: CaseRepository;
+  readonly kb: KbRepository;
   readonly cdr: CdrStore;
   readonly http: FastifyInstance;
   readonly demoSeed: DemoSeed | null;
@@ -175,12 +183,18 @@ export async function createHotlineServer(
   if (!report.ok) log.error({ errors: report.errors.map((e) => e.message) }, 'IVR flows have errors');
   const ivrStore = new IvrStore(db);
   const wallClock = o.wallClock ?? (() => new Date());
+  const cases = new CaseRepository(db, { now: wallClock });
+  if (config.seedDemo) cases.seedDemoUnits();
+  const kb = new KbRepository(db);
+  kb.seed();
+  /** The draft case opened when a call is offered to an agent, by call id (screen pop, survey). */
+  const draftOfCall = new Map<string, number>();
   const ivrServices: IvrServices = {
     calendar: ivrCalendarFrom(defaultCalendar(), { default: DEFAULT_HOTLINE_HOURS }),
-    cases: new StaticCaseStatusTable({}),
+    cases: caseLookupFrom(cases),
     callbacks: ivrStore,
     surveys: ivrStore,
-    voicemail: new MemoryVoicemailSink(),
+    voicemail: voicemailSinkFrom(cases),
     wallClock,
   };
   const ivr = new IvrEngine({ flows: () => flows.snapshot(), services: ivrServices, clock, log: createLogger('ivr') });
@@ -192,6 +206,10 @@ export async function createHotlineServer(
     log: createLogger('ivr'),
     voicemailDir: path.join(config.dataDir, 'voicemail'),
     defaultFlow: config.ivrFlow,
+    caseIdForCall: (callId) => {
+      const id = draftOfCall.get(callId);
+      return id === undefined ? null : String(id);
+    },
   });
 
   const calls = new CallManager({
@@ -214,6 +232,28 @@ export async function createHotlineServer(
     clock,
     log: createLogger('acd'),
     announcements: access.announcements(path.join(config.ivrFlowsDir, 'prompts', 'moh.wav'), 30_000),
+    // The desktop opens on a case that already holds the caller, the IVR choice and the call.
+    onOffer: (call, agentId) => {
+      const category = (call.ivrPath.find((p) => p.startsWith('queue:')) ?? '').slice(6);
+      const type: CaseType | undefined =
+        category === 'complaint' || category === 'report'
+          ? category
+          : category === 'consultation'
+            ? 'consultation'
+            : undefined;
+      const draft = cases.createDraftForCall({
+        callId: call.id,
+        callerNumber: call.callerNumber,
+        ivrPath: call.ivrPath,
+        queue: call.queue ?? '',
+        agentId: acd.store.agent(agentId)?.webUserId ?? null,
+        type,
+      });
+      draftOfCall.set(call.id, draft.id);
+      call.onEnd(() => {
+        draftOfCall.delete(call.id);
+      });
+    },
   });
   const acdCore = new Acd({
     clock,
@@ -239,6 +279,11 @@ export async function createHotlineServer(
   const auth = AuthService.create(directory.webUsers, db);
   const http = await buildHttpApp({ health: { startedAt, transports: () => sip.transport.info() }, auth, acd });
   await http.register(callsRoutes, { listCalls: () => calls.list() });
+  await http.register(caseRoutes, {
+    cases,
+    queuesOf: (userId) => Object.keys(acd.store.agentByUser(userId)?.queues ?? {}),
+  });
+  await http.register(kbRoutes, { kb });
 
   let sockets: SocketHub | null = null;
   let closed: Promise<void> | null = null;
@@ -254,6 +299,8 @@ export async function createHotlineServer(
     ivr,
     flows,
     ivrStore,
+    cases,
+    kb,
     cdr,
     http,
     demoSeed,
@@ -281,6 +328,7 @@ export async function createHotlineServer(
         await sip.close();
         await engine.close();
         registrar.close();
+        cases.close();
         if (locationDb !== db) locationDb.close();
         db.close();
       })();

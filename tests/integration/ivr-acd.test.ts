@@ -157,6 +157,13 @@ describe('IVR and ACD with real callers', () => {
       const callId = ts.server.cdr
         .list({ limit: 10 })
         .find((r) => r.dialled === '12315' && r.answeredAt !== null && r.queue)!.id;
+      // The call was offered with a draft case: caller's number, type from the IVR choice, the call linked.
+      const link = ts.server.db.sqlite.prepare('SELECT case_id FROM case_contacts WHERE call_id = ?').get(callId) as
+        { case_id: number } | undefined;
+      expect(link).toBeDefined();
+      const draft = ts.server.cases.get(link!.case_id);
+      expect(draft.type).toBe('complaint');
+      expect(draft.consumer.phone).toBe('13800138000');
       await waitUntil(() => ts.server.ivrStore.surveyFor(callId) !== null, 5000);
       expect(ts.server.ivrStore.surveyFor(callId)!.score).toBe(5);
       // The agent is in wrap-up (or back to ready when the queue has no wrap-up time).
