@@ -31,6 +31,8 @@ import type { CaseType } from './cases/workflow.js';
 import { KbRepository } from './kb/repository.js';
 import { caseRoutes } from './api/routes/cases.js';
 import { kbRoutes } from './api/routes/kb.js';
+import { seatCredentialsRoutes } from './api/routes/seat-credentials.js';
+import { staticRoutes } from './api/routes/static.js';
 import type { IvrServices } from './ivr/port.js';
 import { Directory } from './directory/directory.js';
 import { seedDemo, type DemoSeed } from './directory/seed.js';
@@ -284,6 +286,8 @@ export async function createHotlineServer(
     queuesOf: (userId) => Object.keys(acd.store.agentByUser(userId)?.queues ?? {}),
   });
   await http.register(kbRoutes, { kb });
+  await http.register(seatCredentialsRoutes, { acd, directory, realm: config.realm });
+  await http.register(staticRoutes, {});
 
   let sockets: SocketHub | null = null;
   let closed: Promise<void> | null = null;
