@@ -29,7 +29,9 @@ describe('ivr simulator', () => {
     const text = lines.join('\n');
     expect(text).toContain('▶ welcome');
     expect(text).toContain('欢迎致电一二三一五消费者投诉举报热线');
-    expect(text).toContain('☎ 排队 enqueue queue=consultation priority=0 skills=consult,zh path=menu:3>queue:consultation');
+    expect(text).toContain(
+      '☎ 排队 enqueue queue=consultation priority=0 skills=consult,zh path=menu:3>queue:consultation',
+    );
     expect(lines.at(-1)).toBe('结果 outcome=connected path=menu:3>queue:consultation');
   });
 
