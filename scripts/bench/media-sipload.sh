@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Media and call-setup benchmarks with the shared SIP/RTP load harness (../shared/bench/sipload):
+#   ivr    N held calls to 12315 running the bench-loop flow (prompts play for the whole hold)
+#   echo   N held calls to 9196 (media both ways through the echo)
+#   cps    rate mode against 7000 (answer, 1 s prompt, hang up)
+# The server and the harness run in one fresh network namespace with only loopback.
+#
+#   bash scripts/bench/media-sipload.sh ivr  "200 400 600" [hold_s]
+#   bash scripts/bench/media-sipload.sh echo "200 400 600" [hold_s]
+#   bash scripts/bench/media-sipload.sh cps  "200 300 400" [seconds]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+MODE=${1:?ivr|echo|cps}
+STEPS=${2:-"100 200 300"}
+LEN=${3:-30}
+SIPLOAD=${SIPLOAD:-$(cd .. && pwd)/shared/bench/sipload/sipload.js}
+OUT=${OUT:-/tmp/hotline-bench-$MODE.jsonl}
+[ -f "$SIPLOAD" ] || { echo "sipload not found at $SIPLOAD (set SIPLOAD=...)" >&2; exit 2; }
+
+if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
+  [ -f dist/server/main.js ] && [ "${NO_BUILD:-}" = "1" ] || npm run build >/dev/null
+  exec unshare -n env HOTLINE_BENCH_NETNS=1 bash "$0" "$@"
+fi
+ip link set lo up
+
+DATA=$(mktemp -d /tmp/hotline-bench-data-XXXX)
+FLOW=12315
+[ "$MODE" = ivr ] && FLOW=bench-loop
+DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn IVR_FLOW=$FLOW \
+  SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
+  node dist/server/main.js > "$DATA/server.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 100); do
+  curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "server pid $PID ($(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg))"
+
+for n in $STEPS; do
+  case "$MODE" in
+    ivr)  node "$SIPLOAD" --target 127.0.0.1:25060 --number 12315 --calls "$n" --ramp 50 --hold "$LEN" \
+            --pid "$PID" --json "$OUT" --label "ivr-$n" || true ;;
+    echo) node "$SIPLOAD" --target 127.0.0.1:25060 --number 9196 --calls "$n" --ramp 50 --hold "$LEN" \
+            --pid "$PID" --json "$OUT" --label "echo-$n" || true ;;
+    cps)  node "$SIPLOAD" --target 127.0.0.1:25060 --number 7000 --cps "$n" --total $((n * LEN)) \
+            --pid "$PID" --json "$OUT" --label "cps-$n" || true ;;
+    *) echo "unknown mode $MODE" >&2; exit 2 ;;
+  esac
+  echo "rss $(grep VmRSS /proc/$PID/status | awk '{print $2/1024 " MB"}') after $MODE $n"
+  sleep 5
+done
