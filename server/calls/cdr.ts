@@ -2,6 +2,7 @@
  * Call detail records: one row per call, written when the call starts and updated as it moves, so
  * that a crash leaves a row that says the call was live (the restart marks those `interrupted`).
  */
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../storage/database.js';
 
 export type Disposition =
@@ -73,19 +74,22 @@ interface Row {
 }
 
 export class CdrStore {
+  /** Statements prepared once: a row is written twice per call, on the event loop. */
+  private readonly updates = new Map<string, BetterSqlite3.Statement>();
+  private readonly insertStmt: BetterSqlite3.Statement;
+
   constructor(private readonly db: Database) {
     db.migrate('calls', MIGRATIONS);
-  }
-
-  insert(r: CdrRow): void {
-    this.db.sqlite
-      .prepare(
-        `INSERT INTO cdr (id, sip_call_id, direction, caller, caller_kind, dialled, target, started_at, answered_at,
+    this.insertStmt = db.sqlite.prepare(
+      `INSERT INTO cdr (id, sip_call_id, direction, caller, caller_kind, dialled, target, started_at, answered_at,
           ended_at, hangup_by, disposition, ivr_path, queue, legs, recording_file)
          VALUES (@id, @sipCallId, @direction, @caller, @callerKind, @dialled, @target, @startedAt, @answeredAt,
           @endedAt, @hangupBy, @disposition, @ivrPath, @queue, @legs, @recordingFile)`,
-      )
-      .run({ ...r, legs: JSON.stringify(r.legs) });
+    );
+  }
+
+  insert(r: CdrRow): void {
+    this.insertStmt.run({ ...r, legs: JSON.stringify(r.legs) });
   }
 
   update(id: string, patch: Partial<Omit<CdrRow, 'id'>>): void {
@@ -113,7 +117,13 @@ export class CdrStore {
       values[k] = k === 'legs' ? JSON.stringify(v) : v;
     }
     if (sets.length === 0) return;
-    this.db.sqlite.prepare(`UPDATE cdr SET ${sets.join(', ')} WHERE id = @id`).run(values);
+    const sql = `UPDATE cdr SET ${sets.join(', ')} WHERE id = @id`;
+    let stmt = this.updates.get(sql);
+    if (!stmt) {
+      stmt = this.db.sqlite.prepare(sql);
+      this.updates.set(sql, stmt);
+    }
+    stmt.run(values);
   }
 
   get(id: string): CdrRow | null {

@@ -87,7 +87,7 @@ function checkDid(d: TrunkDid): void {
 export class TrunkRepository {
   private readonly s: BetterSqlite3.Database;
   /** Compiled allow-lists of enabled trunks; rebuilt after any write. */
-  private matchers: Array<{ trunkId: number; list: net.BlockList }> | null = null;
+  private matchers: Array<{ trunkId: number; list: net.BlockList; trunk: Trunk }> | null = null;
 
   constructor(db: Database) {
     this.s = db.sqlite;
@@ -193,10 +193,11 @@ export class TrunkRepository {
           const p = parseSource(src);
           list.addSubnet(p.address, p.prefix, p.family);
         }
-        return { trunkId: r.id, list };
+        // Built once per change of the trunk table: findBySource runs for every INVITE.
+        return { trunkId: r.id, list, trunk: this.toTrunk(r) };
       });
     for (const m of this.matchers) {
-      if (m.list.check(address, fam === 4 ? 'ipv4' : 'ipv6')) return this.getById(m.trunkId);
+      if (m.list.check(address, fam === 4 ? 'ipv4' : 'ipv6')) return m.trunk;
     }
     return null;
   }

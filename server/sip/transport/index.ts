@@ -258,6 +258,7 @@ export class TransportLayer {
           clientTls: { ca, rejectUnauthorized: o.tls.rejectUnauthorized ?? true },
         });
         this.bound.set('TLS', await this.tlsT.listen());
+        this.infoCache = null;
       }
       if (o.udpPort !== undefined) {
         this.udp = new UdpTransport({
@@ -267,10 +268,12 @@ export class TransportLayer {
           onDatagram: (data, source) => this.receive(data, source),
         });
         this.bound.set('UDP', await this.udp.listen());
+        this.infoCache = null;
       }
       if (o.tcpPort !== undefined) {
         this.tcp = new StreamTransport({ ...common, kind: 'TCP', port: o.tcpPort });
         this.bound.set('TCP', await this.tcp.listen());
+        this.infoCache = null;
       }
     } catch (err) {
       await this.close();
@@ -288,6 +291,7 @@ export class TransportLayer {
     if (this.wss.some((w) => w.transport === (secure ? 'WSS' : 'WS'))) {
       throw new Error(`a ${secure ? 'WSS' : 'WS'} endpoint is already attached`);
     }
+    this.infoCache = null;
     this.wss.push(
       new WsTransport(server, {
         path,
@@ -304,6 +308,8 @@ export class TransportLayer {
 
   /** Listening transports, for /api/health and for building Via and Contact. */
   info(): TransportInfo[] {
+    // Read for every Via, Contact and response check: cached once every listener knows its address.
+    if (this.infoCache) return this.infoCache;
     const out: TransportInfo[] = [];
     for (const [transport, b] of this.bound)
       out.push({ transport, address: b.address, port: b.port, host: this.advertised() });
@@ -311,8 +317,11 @@ export class TransportLayer {
       const a = w.boundAddress();
       if (a) out.push({ transport: w.transport, address: a.address, port: a.port, host: this.advertised() });
     }
+    if (this.wss.every((w) => w.boundAddress() !== null)) this.infoCache = out;
     return out;
   }
+
+  private infoCache: TransportInfo[] | null = null;
 
   /** sent-by for our Via on `transport` (§18.1.1), in the shape build.ts's addVia takes. */
   viaFor(transport: TransportName): SentBy {
