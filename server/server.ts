@@ -39,6 +39,7 @@ import { seedDemo, type DemoSeed } from './directory/seed.js';
 import { DigestAuthenticator } from './sip/auth/digest.js';
 import { Registrar } from './sip/registrar/registrar.js';
 import { SipStack } from './sip/stack.js';
+import { loadTlsContext } from './sip/transport/index.js';
 import { RequestAuthenticator } from './sip/ua/authenticate.js';
 import { SipDefence } from './sip/ua/defence.js';
 import { openDatabase, type Database } from './storage/database.js';
@@ -96,6 +97,10 @@ export async function createHotlineServer(
   o: HotlineServerOverrides = {},
 ): Promise<HotlineServer> {
   const clock = o.clock ?? systemClock;
+  // Checked first, before anything is opened: a bad certificate stops the start with a clear error. With a
+  // certificate the desktop is served over HTTPS and browsers reach SIP over WSS (a secure context is what
+  // lets them use the microphone away from localhost).
+  const https = config.tls ? loadTlsContext(config.tls.certFile, config.tls.keyFile) : undefined;
   const log = createLogger('server');
   if (config.databaseFile !== ':memory:') fs.mkdirSync(config.dataDir, { recursive: true });
   const db = openDatabase(config.databaseFile);
@@ -281,7 +286,7 @@ export async function createHotlineServer(
 
   const startedAt = Date.now();
   const auth = AuthService.create(directory.webUsers, db);
-  const http = await buildHttpApp({ health: { startedAt, transports: () => sip.transport.info() }, auth, acd });
+  const http = await buildHttpApp({ health: { startedAt, transports: () => sip.transport.info() }, auth, acd, https });
   await http.register(callsRoutes, { listCalls: () => calls.list() });
   await http.register(caseRoutes, {
     cases,
@@ -313,7 +318,7 @@ export async function createHotlineServer(
     async start() {
       await sip.listen();
       await http.listen({ host: config.bindHost, port: config.httpPort });
-      sip.attachWebSocket(http.server, '/sip', false);
+      sip.attachWebSocket(http.server, '/sip', https !== undefined);
       sockets = attachSocketServer(http.server, { auth, acd });
       log.info({ sip: sip.transport.info() }, 'listening');
     },

@@ -14,11 +14,19 @@ export interface HttpAppDeps {
   auth?: AuthService;
   /** ACD seats, states and queues (needs `auth`). */
   acd?: AcdService;
+  /** HTTPS (and so WSS for SIP over WebSocket) with this certificate and key. */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 /** The HTTP side: one Fastify plugin per domain, JSON schemas as each route's contract. */
 export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 1024 * 1024 });
+  const app = deps.https
+    ? (Fastify({
+        logger: deps.logger ?? false,
+        bodyLimit: 1024 * 1024,
+        https: deps.https,
+      }) as unknown as FastifyInstance)
+    : Fastify({ logger: deps.logger ?? false, bodyLimit: 1024 * 1024 });
   // --- auth / ACD (issue 5): first, so its deny-by-default hook covers every later route ---
   if (deps.auth) {
     await app.register(authPlugin, { auth: deps.auth });
