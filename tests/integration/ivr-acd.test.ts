@@ -175,6 +175,50 @@ describe('IVR and ACD with real callers', () => {
     }
   });
 
+  it('an invalid key re-prompts, silence takes the timeout path, and both fall back to an agent queue', async () => {
+    const lead = await login('lead01', 'lead12315');
+    const paths = async () => {
+      const r = await api<{ items: { ivrPath: string; dialled: string }[] }>('GET', '/api/calls', lead);
+      return r.body.items.filter((x) => x.dialled === '12315').map((x) => x.ivrPath);
+    };
+    const stats = ts.server.ivr.stats;
+    const invalidBefore = stats.menuInvalid;
+    const timeoutBefore = stats.menuTimeouts;
+    const wrong = await consumer('invalid-key');
+    const silent = await consumer('silent');
+    try {
+      await Promise.all([wrong.dial(dial('12315')), silent.dial(dial('12315'))]);
+      await wrong.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await silent.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      // 7 is not on the menu. Keys are taken while the menu plays; after the re-prompt a second wrong
+      // key falls back to the agent queue.
+      await waitUntil(
+        async () => {
+          await wrong.sendDtmf('7');
+          await sleep(1000);
+          return (await paths()).some((p) => p.includes('menu:invalid'));
+        },
+        40_000,
+        'menu:invalid in the IVR path',
+      );
+      expect(stats.menuInvalid - invalidBefore).toBeGreaterThanOrEqual(2);
+      // The silent caller: the menu times out (6 s), re-prompts once, times out again, then an agent.
+      await waitUntil(async () => (await paths()).some((p) => p.includes('menu:timeout')), 60_000, 'menu:timeout');
+      expect(stats.menuTimeouts - timeoutBefore).toBeGreaterThanOrEqual(2);
+      await waitUntil(
+        async () => (await paths()).filter((p) => /queue:consultation/.test(p)).length === 2,
+        20_000,
+        'both callers in the agent queue',
+      );
+    } finally {
+      for (const c of [wrong, silent]) {
+        await c.hangup().catch(() => undefined);
+        await c.stop();
+      }
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+  }, 120_000);
+
   it('after hours a caller books a callback, and it is stored', async () => {
     now = new Date('2026-11-29T13:00:00Z'); // Sunday 21:00 in Beijing
     const c = await consumer('after-hours');
