@@ -62,6 +62,7 @@ const offer = (over: Partial<OfferPayload> = {}): OfferPayload => ({
   kind: 'call',
   consumer: '13812345678',
   waitedMs: 4000,
+  ivrPath: 'menu:1>queue:complaint',
   ...over,
 });
 

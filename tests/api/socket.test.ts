@@ -64,9 +64,19 @@ describe('socket.io', () => {
     expect(seenByLead).toMatchObject({ agent: { agentId: 'agent01' }, from: 'not_ready', event: 'go_ready' });
     await agent.waitFor<AgentStateChange>('agent:state', (c) => c.agent.state === 'ready');
 
-    acd.enqueue({ callId: 'call-7', queueId: 'complaint', consumer: '13812345678' });
+    acd.enqueue({
+      callId: 'call-7',
+      queueId: 'complaint',
+      consumer: '13812345678',
+      data: { ivrPath: ['menu:1', 'queue:complaint'] },
+    });
     const offer = await agent.waitFor<OfferPayload>('agent:offer');
-    expect(offer).toMatchObject({ callId: 'call-7', queueName: '投诉', consumer: '13812345678' });
+    expect(offer).toMatchObject({
+      callId: 'call-7',
+      queueName: '投诉',
+      consumer: '13812345678',
+      ivrPath: 'menu:1>queue:complaint',
+    });
     await lead.waitFor('queue:stats');
     // Another agent's room does not get agent01's offer or state.
     await new Promise((res) => setTimeout(res, 50));

@@ -51,6 +51,8 @@ export interface OfferPayload {
   /** The consumer's number, for the agent's screen only. */
   consumer: string | null;
   waitedMs: number;
+  /** The caller's walk through the IVR, e.g. `menu:1>queue:complaint`. */
+  ivrPath: string | null;
 }
 
 export interface QueueStatsPayload {

@@ -108,6 +108,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketHubDeps):
           kind: entry.kind,
           consumer: entry.consumer,
           waitedMs: Math.max(0, now() - entry.enteredAt),
+          ivrPath: Array.isArray(entry.data?.ivrPath) ? (entry.data.ivrPath as string[]).join('>') : null,
         });
       }),
     );
