@@ -75,6 +75,8 @@ export class Call {
   ivrPath: string[] = [];
   queue: string | null = null;
   queuedAt: number | null = null;
+  /** The last prompts the caller was played (names), for support staff and tests. Bounded. */
+  readonly recentPrompts: string[] = [];
   hangupBy: 'caller' | 'callee' | 'system' | null = null;
   /** Things to close when the call ends (bridges, conferences, recordings, timers). */
   private readonly cleanups: (() => void | Promise<void>)[] = [];

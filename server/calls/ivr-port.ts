@@ -42,6 +42,9 @@ export class CallIvrPort implements IvrCallPort {
 
   async play(prompts: readonly IvrPrompt[], _opts: { bargeIn: boolean }): Promise<PlayOutcome> {
     if (this.o.call.inbound.isEnded) return 'hangup';
+    const recent = this.o.call.recentPrompts;
+    for (const p of prompts) recent.push(p.name);
+    if (recent.length > 64) recent.splice(0, recent.length - 64);
     const ids = [];
     try {
       for (const p of prompts) ids.push(await this.o.engine.loadPrompt(p.file));

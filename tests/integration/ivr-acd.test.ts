@@ -219,6 +219,43 @@ describe('IVR and ACD with real callers', () => {
     await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
   }, 120_000);
 
+  it('4 + a case number + # reads back the number, the registration date and the status', async () => {
+    const agent = await login('agent03', 'agent12315');
+    const created = await api<{ id: number; number: string }>('POST', '/api/cases', agent, {
+      type: 'complaint',
+      consumer: { name: '张三', phone: '13900139000', address: '北京市东城区' },
+      respondent: { name: '某某商贸有限公司', creditCode: '91110000100000000R', address: '北京市东城区' },
+      area: '110101',
+      category: 'G0101',
+      description: '购买的电视机一周后黑屏，商家拒绝退换。',
+      request: '退货退款',
+    });
+    expect(created.status).toBe(201);
+    const digits = created.body.number.replace('-', '');
+    const c = await consumer('lookup');
+    try {
+      await c.dial(dial('12315'));
+      await c.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await sleep(1000);
+      await c.sendDtmf('4'); // typeahead: the welcome takes barge-in, the menu gets 4 at once
+      await sleep(2500);
+      await c.sendDtmf(`${digits}#`);
+      const call = () => [...ts.server.calls.calls.values()][0];
+      await waitUntil(() => call()?.recentPrompts.includes('back_to_menu') ?? false, 60_000, 'the read-back');
+      const heard = call()!.recentPrompts;
+      const from = heard.indexOf('lookup_case');
+      expect(from).toBeGreaterThanOrEqual(0);
+      const spoken = heard.slice(from + 1, from + 1 + digits.length);
+      expect(spoken).toEqual([...digits].map((d) => `say_${d}`));
+      expect(heard).toContain('lookup_accepted_on');
+      expect(heard.slice(heard.indexOf('lookup_status_is') + 1)[0]).toMatch(/^status_/);
+    } finally {
+      await c.hangup().catch(() => undefined);
+      await c.stop();
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+  }, 90_000);
+
   it('after hours a caller books a callback, and it is stored', async () => {
     now = new Date('2026-11-29T13:00:00Z'); // Sunday 21:00 in Beijing
     const c = await consumer('after-hours');
