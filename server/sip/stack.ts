@@ -141,7 +141,7 @@ export class SipStack {
    * destination's transport and Max-Forwards when missing.
    */
   sendRequest(req: SipRequest, dest: Endpoint, handlers: ClientTransactionHandlers = {}): ClientTransaction {
-    addVia(req, this.transport.viaFor(dest.transport === 'WSS' ? 'WSS' : dest.transport));
+    addVia(req, this.transport.viaFor(dest.transport));
     if (!req.headers.has('Max-Forwards')) req.headers.add('Max-Forwards', '70');
     if (!req.headers.has('User-Agent')) req.headers.add('User-Agent', this.opts.serverName);
     return this.transactions.sendRequest(req, dest, handlers);
