@@ -89,8 +89,8 @@ export interface HotlineServer {
   close(): Promise<void>;
 }
 
-/** Built-in numbers that are not extensions: 9196 echo test (issue 3), 7000 short benchmark flow. */
-export const SERVICE_NUMBERS = ['9196', '7000'];
+/** Built-in numbers that are not extensions: 9196 echo test, 7000 short benchmark flow, 9100 meet-me room. */
+export const SERVICE_NUMBERS = ['9196', '7000', '9100'];
 
 export async function createHotlineServer(
   config: ServerConfig,

@@ -11,7 +11,7 @@ import type { SipStack } from '../sip/stack.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
 import { parseSdp } from '../media/sdp/sdp.js';
 import { classifyOffer } from '../media/sdp/offer-answer.js';
-import type { MediaEndpoint, MediaEngine, PlayItem } from '../media/engine/api.js';
+import type { Conference, MediaEndpoint, MediaEngine, PlayItem } from '../media/engine/api.js';
 import type { Clock } from '../util/clock.js';
 import { maskPhone } from '../util/log.js';
 import type { Caller, CallTarget } from './admission.js';
@@ -84,6 +84,9 @@ export interface LiveCallInfo {
 }
 
 let seq = 0;
+
+/** Built-in meet-me conference room. */
+export const MEET_ME = '9100';
 
 export class CallManager implements CallHandler {
   readonly calls = new Map<string, Call>();
@@ -165,6 +168,12 @@ export class CallManager implements CallHandler {
       if (!(await ctx.answer())) return;
       call.move(CallEvent.Answered);
       media.echo(200);
+      return;
+    }
+    if (t.kind === 'service' && t.number === MEET_ME) {
+      if (!(await ctx.answer())) return;
+      call.move(CallEvent.Answered);
+      await this.joinMeetMe(call, media);
       return;
     }
     if (t.kind === 'service' && t.number === '7000') {
@@ -319,6 +328,28 @@ export class CallManager implements CallHandler {
     });
     return 'answered';
   }
+
+  /**
+   * The meet-me room: everyone who dials it is in one conference (班长 briefings, and the way to test the
+   * mixer from real phones). The room closes when the last member leaves.
+   */
+  private async joinMeetMe(call: Call, media: MediaEndpoint): Promise<void> {
+    // The promise is shared so that callers arriving together join one room.
+    this.meetMe ??= { conference: this.o.engine.createConference({ label: 'meet-me' }), members: 0 };
+    const room = this.meetMe;
+    room.members++;
+    const conference = await room.conference;
+    call.onEnd(async () => {
+      await conference.leave(media).catch(() => undefined);
+      if (--room.members === 0 && this.meetMe === room) {
+        this.meetMe = null;
+        await conference.close();
+      }
+    });
+    await conference.join(media);
+  }
+
+  private meetMe: { conference: Promise<Conference>; members: number } | null = null;
 
   private async endpointFor(offerSdp: string | null, label: string): Promise<MediaEndpoint> {
     const kind = offerSdp ? classifyOffer(parseSdp(offerSdp)) : 'rtp';

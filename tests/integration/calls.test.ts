@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBaresip, makeToneWav, type Baresip } from '../helpers/baresip.js';
-import { toneShare } from '../helpers/audio.js';
+import { readWav, toneShare, toneShareOf } from '../helpers/audio.js';
 import { runSipp, scenarioPath } from '../helpers/sipp.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
@@ -134,5 +134,50 @@ describe('calls through the B2BUA and media engine', () => {
     } finally {
       await a.stop();
     }
+  });
+});
+
+describe('the meet-me room 9100 (conference mixer through SIP)', () => {
+  it('three seats (600, 1000, 1400 Hz) each hear the other two and not themselves; after one leaves the other two still hear each other', async () => {
+    const [a, b, c] = await Promise.all([
+      seat('8008', { hz: 600 }),
+      seat('8009', { hz: 1000 }),
+      seat('8010', { hz: 1400 }),
+    ]);
+    try {
+      for (const p of [a, b, c]) {
+        await p.dial(dial('9100'));
+        await p.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      }
+      await sleep(3000);
+      await c.hangup();
+      await c.waitEvent('CALL_CLOSED', undefined, 5000);
+      await sleep(3000);
+      await a.hangup();
+      await b.hangup();
+      await a.waitEvent('CALL_CLOSED', undefined, 5000);
+      await b.waitEvent('CALL_CLOSED', undefined, 5000);
+      const heard = (p: Baresip) => readWav(p.recordings().dec.at(-1)!);
+      const share = (w: { samples: Int16Array; rate: number }, hz: number, fromS: number, toS: number) =>
+        toneShareOf(w.samples.subarray(Math.floor(fromS * w.rate), Math.floor(toS * w.rate)), w.rate, hz);
+      // C joined last and stayed ~3 s: its recording is the three-party part.
+      const wc = heard(c);
+      const cEnd = wc.samples.length / wc.rate;
+      expect(share(wc, 600, 0.5, cEnd - 0.3)).toBeGreaterThan(0.2);
+      expect(share(wc, 1000, 0.5, cEnd - 0.3)).toBeGreaterThan(0.2);
+      expect(share(wc, 1400, 0.5, cEnd - 0.3)).toBeLessThan(0.05);
+      // A's last 2 s are after C left: B's tone, not C's, and never A's own.
+      const wa = heard(a);
+      const aEnd = wa.samples.length / wa.rate;
+      expect(share(wa, 1000, aEnd - 2.2, aEnd - 0.2)).toBeGreaterThan(0.6);
+      expect(share(wa, 1400, aEnd - 2.2, aEnd - 0.2)).toBeLessThan(0.05);
+      expect(share(wa, 600, 0.5, aEnd - 0.2)).toBeLessThan(0.05);
+      const wb = heard(b);
+      const bEnd = wb.samples.length / wb.rate;
+      expect(share(wb, 600, bEnd - 2.2, bEnd - 0.2)).toBeGreaterThan(0.6);
+    } finally {
+      await Promise.all([a.stop(), b.stop(), c.stop()]);
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
   });
 });
