@@ -79,7 +79,12 @@ export class UserAgentCore {
   /** Whoever is answering an INVITE is told when it is cancelled. */
   private readonly cancelWatchers = new Map<InviteServerTransaction, () => void>();
 
-  constructor(private readonly opts: UserAgentCoreOptions) {}
+  /** Built once: the checks run for every request. */
+  private readonly checks: RequestCheckOptions;
+
+  constructor(private readonly opts: UserAgentCoreOptions) {
+    this.checks = { ...opts.checks, allowedMethods: [...KNOWN_METHODS] };
+  }
 
   /** Methods that reach a handler, for Allow (§20.5). */
   get allow(): string[] {
@@ -135,7 +140,7 @@ export class UserAgentCore {
     const { req } = request;
     if (req.method === 'CANCEL') return this.cancel(request);
 
-    const rejection = checkRequest(req, { ...this.opts.checks, allowedMethods: [...KNOWN_METHODS] });
+    const rejection = checkRequest(req, this.checks);
     if (rejection) {
       this.stats.rejectedByChecks++;
       const headers = [...(rejection.headers ?? [])];
