@@ -85,6 +85,12 @@ export interface AcdEvents {
   entry_left: (entry: Readonly<QueueEntry>, reason: LeaveReason, agentId: string | null) => void;
   offer: (agentId: string, entry: Readonly<QueueEntry>) => void;
   repair: (kind: string, agentId: string, callId: string | null) => void;
+  /** A caller was turned away at the door (metrics: full, joinempty, closed). */
+  entry_refused: (callId: string, queueId: string, reason: 'full' | 'empty' | 'closed') => void;
+  /** An entry overflowed into another queue (metrics: the visit to `fromQueueId` ends as transferred). */
+  entry_moved: (entry: Readonly<QueueEntry>, fromQueueId: string, reason: 'max_wait' | 'leave_empty') => void;
+  /** A waiting call became a callback: the caller asked for it, or the queue overflowed to callback. */
+  entry_converted: (entry: Readonly<QueueEntry>, cause: 'caller' | 'max_wait' | 'leave_empty') => void;
 }
 
 export interface AcdOptions {
@@ -150,6 +156,9 @@ export class Acd {
     entry_left: [],
     offer: [],
     repair: [],
+    entry_refused: [],
+    entry_moved: [],
+    entry_converted: [],
   };
   private readonly orderCache = new Map<string, Map<string, number>>();
   private matching = false;
@@ -305,10 +314,14 @@ export class Acd {
 
   enqueue(input: EnqueueInput): EnqueueResult {
     const q = this.queues.get(input.queueId);
-    if (!q || !q.cfg.enabled) return { accepted: false, reason: 'unknown_queue', overflow: null };
+    if (!q || !q.cfg.enabled) {
+      this.emit('entry_refused', input.callId, input.queueId, 'closed');
+      return { accepted: false, reason: 'unknown_queue', overflow: null };
+    }
     if (this.findEntryByCall(input.callId)) throw new Error(`call ${input.callId} is already queued`);
     if (q.cfg.maxSize > 0 && q.entries.size >= q.cfg.maxSize) {
       this.count('rejected_full');
+      this.emit('entry_refused', input.callId, q.cfg.id, 'full');
       return { accepted: false, reason: 'full', overflow: q.cfg.overflow };
     }
     if (q.cfg.joinEmpty !== 'always' && (input.kind ?? 'call') === 'call') {
@@ -319,6 +332,7 @@ export class Acd {
           : members.some((m) => m.sm.state === AgentState.Ready);
       if (!ok) {
         this.count('rejected_empty');
+        this.emit('entry_refused', input.callId, q.cfg.id, 'empty');
         return { accepted: false, reason: 'empty', overflow: q.cfg.overflow };
       }
     }
@@ -360,6 +374,7 @@ export class Acd {
     e.consumer = consumer;
     this.clearEntryTimers(e.id);
     this.armEntryTimers(e);
+    this.emit('entry_converted', e, 'caller');
     this.emit('queue_changed', e.queueId);
     return true;
   }
@@ -910,6 +925,7 @@ export class Acd {
         t.entries.set(e.id, e);
         this.armEntryTimers(e);
         this.cc.overflow(e, target, reason);
+        this.emit('entry_moved', e, from, reason);
         this.emit('queue_changed', from);
         this.emit('queue_changed', t.cfg.id);
         this.match();
@@ -922,6 +938,7 @@ export class Acd {
       this.clearEntryTimers(e.id);
       this.armEntryTimers(e);
       this.cc.overflow(e, target, reason);
+      this.emit('entry_converted', e, reason);
       this.emit('queue_changed', from);
       return;
     }
