@@ -6,6 +6,7 @@ import { authRoutes } from './routes/auth.js';
 import type { AcdService } from '../acd/service.js';
 import { agentRoutes } from './routes/agents.js';
 import { queueRoutes } from './routes/queues.js';
+import { recordRoutes } from '../ops/route-table.js';
 
 export interface HttpAppDeps {
   health: HealthInfo;
@@ -27,6 +28,8 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
         https: deps.https,
       }) as unknown as FastifyInstance)
     : Fastify({ logger: deps.logger ?? false, bodyLimit: 1024 * 1024 });
+  // --- ops (issue 9): the route table for the route × role audit test ---
+  recordRoutes(app);
   // --- auth / ACD (issue 5): first, so its deny-by-default hook covers every later route ---
   if (deps.auth) {
     await app.register(authPlugin, { auth: deps.auth });
