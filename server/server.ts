@@ -29,7 +29,7 @@ import { caseLookupFrom, voicemailSinkFrom } from './ivr/adapters.js';
 import { CaseRepository } from './cases/repository.js';
 import type { CaseType } from './cases/workflow.js';
 import { KbRepository } from './kb/repository.js';
-import { caseRoutes } from './api/routes/cases.js';
+import { attachCaseSocket, caseRoutes, type CaseSocket } from './api/routes/cases.js';
 import { kbRoutes } from './api/routes/kb.js';
 import { seatCredentialsRoutes } from './api/routes/seat-credentials.js';
 import { staticRoutes } from './api/routes/static.js';
@@ -297,6 +297,7 @@ export async function createHotlineServer(
   await http.register(staticRoutes, {});
 
   let sockets: SocketHub | null = null;
+  let caseSocket: CaseSocket | null = null;
   let closed: Promise<void> | null = null;
   return {
     config,
@@ -320,6 +321,12 @@ export async function createHotlineServer(
       await http.listen({ host: config.bindHost, port: config.httpPort });
       sip.attachWebSocket(http.server, '/sip', https !== undefined);
       sockets = attachSocketServer(http.server, { auth, acd });
+      // The case form's live autosave, on the same socket.io server (namespace /cases).
+      caseSocket = attachCaseSocket(sockets.io, {
+        auth,
+        cases,
+        queuesOf: (userId) => Object.keys(acd.store.agentByUser(userId)?.queues ?? {}),
+      });
       log.info({ sip: sip.transport.info() }, 'listening');
     },
     listening() {
@@ -332,6 +339,7 @@ export async function createHotlineServer(
     close() {
       closed ??= (async () => {
         await calls.close();
+        caseSocket?.close();
         await sockets?.close();
         acdCore.close();
         flows.close();
@@ -339,6 +347,7 @@ export async function createHotlineServer(
         await sip.close();
         await engine.close();
         registrar.close();
+        cdr.close();
         cases.close();
         if (locationDb !== db) locationDb.close();
         db.close();
