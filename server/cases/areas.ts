@@ -67,3 +67,24 @@ export function areaRange(code: string): [string, string] | null {
   const next = String(Number(prefix) + 1).padStart(prefix.length, '0');
   return [prefix.padEnd(6, '0'), next.padEnd(6, '0')];
 }
+
+/**
+ * One level of the province → city → county picker: provinces when `parent` is empty, else the
+ * direct children of a province or city. Municipalities' placeholder city level (市辖区) is kept, as
+ * GB/T 2260 has it, so a county code always sits under a 4-digit city prefix.
+ */
+export function areaChildren(parent = ''): { code: string; name: string }[] {
+  const out: { code: string; name: string }[] = [];
+  const p = parent ? areaInfo(parent) : null;
+  if (parent && (!p || p.level === 'county')) return out;
+  for (const a of areas().values()) {
+    if (!p) {
+      if (a.level === 'province') out.push({ code: a.code, name: a.path[0]! });
+    } else if (p.level === 'province') {
+      if (a.level === 'city' && a.code.startsWith(parent.slice(0, 2))) out.push({ code: a.code, name: a.path[1]! });
+    } else if (a.level === 'county' && a.code.startsWith(parent.slice(0, 4))) {
+      out.push({ code: a.code, name: a.path[2]! });
+    }
+  }
+  return out.sort((x, y) => x.code.localeCompare(y.code));
+}

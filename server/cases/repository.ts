@@ -433,6 +433,14 @@ export class CaseRepository {
     return this.toRecord(r, scope);
   }
 
+  /** The case a call produced (the draft made at offer, or what it became), for the desktop's form. */
+  getByCall(callId: string, scope: CaseScope = { kind: 'all' }): CaseRecord {
+    const row = this.prep('SELECT case_id FROM case_contacts WHERE call_id = ?').get(callId) as
+      { case_id: number | null } | undefined;
+    if (!row?.case_id) throw new CaseNotFoundError(`呼叫 ${callId} 的案件`);
+    return this.get(row.case_id, scope);
+  }
+
   wrapUpErrors(id: number, scope: CaseScope = { kind: 'all' }): FieldError[] {
     const r = this.stmt.byId.get(id);
     if (!r || !this.visible(r, scope)) throw new CaseNotFoundError(`案件 ${id}`);

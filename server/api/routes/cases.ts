@@ -2,6 +2,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import type { AuthUser } from '../auth/plugin.js';
 import {
   ALL_STATUSES,
+  areaChildren,
   CASE_TYPE_LABELS,
   CASE_TYPES,
   CaseError,
@@ -21,7 +22,7 @@ import {
   type LinkKind,
   type NewCase,
 } from '../../cases/index.js';
-import { createLogger } from '../../util/log.js';
+import { createLogger, guardListener } from '../../util/log.js';
 
 /**
  * /api/cases: the 12315 case store over HTTP. Every route is behind the auth plugin's preHandlers;
@@ -319,6 +320,48 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (app, opt
     '/api/cases/:id',
     { preHandler: app.authenticate, schema: { params: idParams, response: { 200: caseSchema } } },
     async (req) => repo.get(req.params.id, scopeOf(req)),
+  );
+
+  app.get<{ Params: { callId: string } }>(
+    '/api/cases/by-call/:callId',
+    {
+      preHandler: app.requireRole(...STAFF),
+      schema: {
+        params: {
+          type: 'object',
+          required: ['callId'],
+          properties: { callId: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+        response: { 200: caseSchema },
+      },
+    },
+    async (req) => repo.getByCall(req.params.callId, scopeOf(req)),
+  );
+
+  app.get<{ Querystring: { parent?: string } }>(
+    '/api/case-areas',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { parent: { type: 'string', pattern: '^(\\d{6})?$' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: {
+                type: 'array',
+                items: { type: 'object', properties: { code: { type: 'string' }, name: { type: 'string' } } },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => ({ items: areaChildren(req.query.parent ?? '') }),
   );
 
   app.get<{ Params: { number: string } }>(
@@ -672,3 +715,187 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (app, opt
     }),
   );
 };
+
+// ------------------------------------------------------------------ socket.io: live case editing
+
+/** Namespace of the case form's socket; it shares the desktop's connection (socket.io multiplexing). */
+export const CASE_SOCKET_NAMESPACE = '/cases';
+
+/**
+ * Events on `/cases` (acknowledged, `{ok: true, data}` or `{ok: false, error, message, …}`):
+ * - `case:get {id}` → case; `case:by_call {callId}` → the case the call produced (draft at offer);
+ * - `case:save {id, version, changes}` → saved case, acked only once the commit is durable; a stale
+ *   version answers `error: 'version_conflict'` with `currentVersion` and the `changes` since;
+ * - `case:watch {id}` joins the case's room: every save is pushed as `case:saved {id, version, by}`
+ *   to the other watchers, so a second editor learns at once that their copy is stale.
+ * Every event re-checks the session and the role, and reads through the same scope as REST.
+ */
+export interface CaseSocketDeps {
+  auth: {
+    resolve(token: string | null | undefined): { user: AuthUser } | null;
+  };
+  cases: CaseRepository;
+  queuesOf?: (userId: number) => readonly string[];
+}
+
+export interface CaseSocket {
+  /** Server handling time of `case:save` (receipt → ack sent), last 10 000, ms. */
+  readonly saveMs: number[];
+  close(): void;
+}
+
+interface MinimalSocket {
+  data: Record<string, unknown>;
+  handshake: { auth: unknown };
+  id: string;
+  on(event: string, fn: (...a: unknown[]) => void): void;
+  join(room: string): unknown;
+  to(room: string): { emit(event: string, p: unknown): unknown };
+  disconnect(close?: boolean): unknown;
+}
+interface MinimalNamespace {
+  use(fn: (socket: MinimalSocket, next: (err?: Error) => void) => void): unknown;
+  on(event: 'connection', fn: (socket: MinimalSocket) => void): unknown;
+  disconnectSockets(close?: boolean): void;
+  removeAllListeners(event?: string): unknown;
+}
+
+type SocketAck = { ok: true; data: unknown } | { ok: false; error: string; message: string; [k: string]: unknown };
+
+export function attachCaseSocket(
+  io: { of(nsp: string): unknown },
+  deps: CaseSocketDeps,
+  slog = createLogger('socket.cases'),
+): CaseSocket {
+  const nsp = io.of(CASE_SOCKET_NAMESPACE) as MinimalNamespace;
+  const repo = deps.cases;
+  const queuesOf = deps.queuesOf ?? (() => []);
+  const saveMs: number[] = [];
+  const scopeFor = (u: AuthUser): CaseScope =>
+    u.role === 'lead' || u.role === 'admin'
+      ? { kind: 'all' }
+      : u.role === 'agent'
+        ? { kind: 'agent', userId: u.id, queues: queuesOf(u.id) }
+        : { kind: 'merchant', userId: u.id };
+
+  nsp.use((socket, next) => {
+    const a = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = typeof a?.token === 'string' ? a.token : null;
+    if (!deps.auth.resolve(token)) return next(new Error('unauthorized'));
+    socket.data.token = token;
+    next();
+  });
+
+  nsp.on('connection', (socket) => {
+    const on = (
+      event: string,
+      roles: readonly string[],
+      fn: (p: Record<string, unknown>, u: AuthUser, socket: MinimalSocket) => unknown,
+    ) =>
+      socket.on(
+        event,
+        guardListener(`socket.${event}`, slog, (payload: unknown, ack: unknown) => {
+          const t0 = performance.now();
+          const reply = (r: SocketAck) => {
+            if (typeof ack === 'function') (ack as (r: SocketAck) => void)(r);
+          };
+          const r = deps.auth.resolve(socket.data.token as string);
+          if (!r) {
+            reply({ ok: false, error: 'unauthorized', message: '登录已过期，请重新登录' });
+            socket.disconnect(true);
+            return;
+          }
+          if (!roles.includes(r.user.role)) {
+            reply({ ok: false, error: 'forbidden', message: '没有权限执行此操作' });
+            return;
+          }
+          if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+            reply({ ok: false, error: 'bad_request', message: '请求格式错误' });
+            return;
+          }
+          const fail = (err: unknown) => {
+            if (err instanceof VersionConflictError) {
+              reply({
+                ok: false,
+                error: err.code,
+                message: err.message,
+                yourVersion: err.yourVersion,
+                currentVersion: err.currentVersion,
+                changes: err.since,
+              });
+            } else if (err instanceof CaseValidationError) {
+              reply({ ok: false, error: err.code, message: '输入有误', fieldErrors: err.fieldErrors });
+            } else if (err instanceof CaseError) reply({ ok: false, error: err.code, message: err.message });
+            else {
+              slog.error({ err, event }, 'case socket event failed');
+              reply({ ok: false, error: 'internal', message: '服务器内部错误' });
+            }
+          };
+          try {
+            const out = fn(payload as Record<string, unknown>, r.user, socket);
+            if (out instanceof Promise) {
+              out.then((data) => {
+                reply({ ok: true, data });
+                if (event === 'case:save') record(performance.now() - t0);
+              }, fail);
+            } else reply({ ok: true, data: out });
+          } catch (err) {
+            fail(err);
+          }
+        }),
+      );
+
+    const idOf = (p: Record<string, unknown>): number => {
+      const id = p.id;
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 1) {
+        throw new CaseValidationError([{ field: 'id', code: 'invalid', message: '案件编号无效' }]);
+      }
+      return id;
+    };
+
+    on('case:get', ['agent', 'lead', 'admin', 'merchant'], (p, u) => repo.get(idOf(p), scopeFor(u)));
+    on('case:by_call', STAFF, (p, u) => {
+      if (typeof p.callId !== 'string' || p.callId.length < 1 || p.callId.length > 200) {
+        throw new CaseValidationError([{ field: 'callId', code: 'invalid', message: '呼叫标识格式不正确' }]);
+      }
+      return repo.getByCall(p.callId, scopeFor(u));
+    });
+    on('case:watch', ['agent', 'lead', 'admin', 'merchant'], (p, u, s) => {
+      const c = repo.get(idOf(p), scopeFor(u));
+      void s.join(`case:${c.id}`);
+      return { id: c.id, version: c.version };
+    });
+    on('case:save', STAFF, async (p, u, s) => {
+      const id = idOf(p);
+      const version = p.version;
+      if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+        throw new CaseValidationError([{ field: 'version', code: 'invalid', message: '版本号无效' }]);
+      }
+      const changes = p.changes;
+      if (changes === null || typeof changes !== 'object' || Array.isArray(changes)) {
+        throw new CaseValidationError([{ field: 'changes', code: 'invalid', message: '修改内容格式错误' }]);
+      }
+      const scope = scopeFor(u);
+      const actor: Actor = { id: u.id, role: u.role };
+      const saved = await repo.grouped(() => repo.update(id, version, changes as CasePatch, actor, scope));
+      s.to(`case:${id}`).emit('case:saved', { id, version: saved.version, by: u.displayName || u.username });
+      return saved;
+    });
+  });
+
+  function record(ms: number): void {
+    if (saveMs.length >= 10_000) saveMs.splice(0, 5_000);
+    saveMs.push(ms);
+  }
+
+  let closed = false;
+  return {
+    saveMs,
+    close() {
+      if (closed) return;
+      closed = true;
+      nsp.disconnectSockets(true);
+      nsp.removeAllListeners('connection');
+    },
+  };
+}
