@@ -14,7 +14,7 @@ import type { Directory } from '../directory/directory.js';
 import type { RequestAuthenticator } from '../sip/ua/authenticate.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
 import { maskPhone } from '../util/log.js';
-import { admit, normaliseDialled, type Caller, type CallTarget } from './admission.js';
+import { admit, normaliseDialled, type AdmissionContext, type Caller, type CallTarget } from './admission.js';
 
 export interface CallHandler {
   /** An admitted INVITE. The handler owns the transaction from here: it must answer it. */
@@ -32,25 +32,35 @@ export interface InboundCallsOptions {
 
 export class InboundCalls {
   readonly stats = { offered: 0, rejected: 0 };
+  /** Built once: every INVITE used to allocate this context and its bound functions. */
+  private readonly ctx: AdmissionContext;
 
-  constructor(private readonly o: InboundCallsOptions) {}
+  constructor(private readonly o: InboundCallsOptions) {
+    const { devices, trunks } = o.directory;
+    this.ctx = {
+      accessNumbers: o.accessNumbers,
+      serviceNumbers: o.serviceNumbers,
+      device: (ext: string) => devices.get(ext),
+      accessNumberForTrunk: (trunk, did) => trunks.accessNumberFor(trunk, did),
+      mayDial: (device, number) => devices.mayDial(device, number),
+    };
+  }
 
   handle(request: IncomingRequest): void | Promise<void> {
     const { req } = request;
     const dialled = normaliseDialled(req.uri.user);
-    const ctx = {
-      accessNumbers: this.o.accessNumbers,
-      serviceNumbers: this.o.serviceNumbers,
-      device: (ext: string) => this.o.directory.devices.get(ext),
-      accessNumberForTrunk: this.o.directory.trunks.accessNumberFor.bind(this.o.directory.trunks),
-      mayDial: this.o.directory.devices.mayDial.bind(this.o.directory.devices),
-    };
+    const ctx = this.ctx;
 
     let caller: Caller | null = null;
     const hasCredentials = req.headers.has('Authorization');
     const trunk = req.source ? this.o.directory.trunks.findBySource(req.source.address) : null;
     if (!hasCredentials && trunk) {
-      const internal = dialled !== null && this.o.directory.devices.get(dialled) !== null;
+      // Access and service numbers are never extensions: no device lookup on the hotline's hot path.
+      const internal =
+        dialled !== null &&
+        !ctx.accessNumbers.includes(dialled) &&
+        !ctx.serviceNumbers.includes(dialled) &&
+        this.o.directory.devices.get(dialled) !== null;
       if (!internal) caller = { kind: 'trunk', trunk };
     }
     if (!caller) {
@@ -72,14 +82,15 @@ export class InboundCalls {
     const verdict = admit(caller, dialled, ctx);
     if (!verdict.ok) {
       this.stats.rejected++;
-      this.o.log.info(
-        {
-          caller: caller.kind === 'trunk' ? `trunk:${caller.trunk.name}` : caller.device.extension,
-          dialled: maskPhone(dialled),
-          status: verdict.status,
-        },
-        'call refused',
-      );
+      if (this.o.log.isLevelEnabled('info'))
+        this.o.log.info(
+          {
+            caller: caller.kind === 'trunk' ? `trunk:${caller.trunk.name}` : caller.device.extension,
+            dialled: maskPhone(dialled),
+            status: verdict.status,
+          },
+          'call refused',
+        );
       request.reply(verdict.status, { reason: verdict.reason });
       return;
     }
