@@ -38,6 +38,9 @@ export class CallIvrPort implements IvrCallPort {
     this.callId = o.call.id;
     this.caller = o.call.callerNumber;
     this.dialled = o.call.dialled;
+    // Gateways that pass keys only as audio tones (trunk.inbandDtmf): the IVR needs the Goertzel detector.
+    const c = o.call.caller;
+    if (c.kind === 'trunk' && c.trunk.inbandDtmf) o.media.setInbandDtmf(true);
   }
 
   async play(prompts: readonly IvrPrompt[], _opts: { bargeIn: boolean }): Promise<PlayOutcome> {
