@@ -335,21 +335,25 @@ export class CallManager implements CallHandler {
    */
   private async joinMeetMe(call: Call, media: MediaEndpoint): Promise<void> {
     // The promise is shared so that callers arriving together join one room.
-    this.meetMe ??= { conference: this.o.engine.createConference({ label: 'meet-me' }), members: 0 };
+    // MEETME_ROOM_SIZE=N (benchmarks: sipload dials one number) starts a new room after every N arrivals.
+    const size = Number(process.env.MEETME_ROOM_SIZE ?? 0);
+    if (this.meetMe && size > 0 && this.meetMe.joined >= size) this.meetMe = null;
+    this.meetMe ??= { conference: this.o.engine.createConference({ label: 'meet-me' }), members: 0, joined: 0 };
     const room = this.meetMe;
     room.members++;
+    room.joined++;
     const conference = await room.conference;
     call.onEnd(async () => {
       await conference.leave(media).catch(() => undefined);
-      if (--room.members === 0 && this.meetMe === room) {
-        this.meetMe = null;
+      if (--room.members === 0) {
+        if (this.meetMe === room) this.meetMe = null;
         await conference.close();
       }
     });
     await conference.join(media);
   }
 
-  private meetMe: { conference: Promise<Conference>; members: number } | null = null;
+  private meetMe: { conference: Promise<Conference>; members: number; joined: number } | null = null;
 
   private async endpointFor(offerSdp: string | null, label: string): Promise<MediaEndpoint> {
     const kind = offerSdp ? classifyOffer(parseSdp(offerSdp)) : 'rtp';
