@@ -69,8 +69,33 @@ export class AcdCallBridge implements CallControl {
   /** callId → agent on it (answered calls), for the ACD's consistency check. */
   private readonly talking = new Map<string, string>();
   readonly stats = { enqueued: 0, answered: 0, noAnswer: 0, abandoned: 0, callbacks: 0 };
+  /** Agents put on a call by a transfer or a rejoin rather than by the ACD: agentId → callId. */
+  private readonly handedTo = new Map<string, string>();
+  /** The last queue request of each call (a transfer back to a queue keeps its IVR path and skills). */
+  private readonly requests = new WeakMap<Call, QueueRequest>();
 
   constructor(private readonly o: AcdBridgeOptions) {}
+
+  requestOf(call: Call): QueueRequest | null {
+    return this.requests.get(call) ?? null;
+  }
+
+  /**
+   * A transfer (or a rejoin) connected `agentId` to the call outside the ACD. The ACD's consistency
+   * check puts them on the call at once and back to wrap-up when the leg ends. The previous agent must
+   * have left first: the ACD ends a call for the first agent it finds on it.
+   */
+  attachAgent(call: Call, agentId: string, leg: UacLeg): void {
+    this.handedTo.set(agentId, call.id);
+    this.acd.reconcile();
+    const done = () => {
+      if (this.handedTo.get(agentId) !== call.id) return;
+      this.handedTo.delete(agentId);
+      this.acd.reconcile();
+    };
+    leg.once('ended', done);
+    call.onEnd(done);
+  }
 
   /** Called once the Acd exists (the Acd needs us as its CallControl, and we need it). */
   attach(acd: Acd): void {
@@ -101,6 +126,7 @@ export class AcdCallBridge implements CallControl {
         resolve(o);
       };
       this.parked.set(call.id, p);
+      this.requests.set(call, req);
       const onGone = () => {
         this.stats.abandoned++;
         this.acd.abandon(call.id);
@@ -250,6 +276,7 @@ export class AcdCallBridge implements CallControl {
     this.unpark(p);
     await this.o.calls.bridgeLeg(p.call, p.media, leg);
     this.talking.set(p.call.id, agent.agentId);
+    p.call.agent = { id: agent.agentId, leg };
     leg.once('ended', () => {
       this.talking.delete(p.call.id);
       this.acd.callEnded(p.call.id);
@@ -276,7 +303,10 @@ export class AcdCallBridge implements CallControl {
   }
 
   liveAgentCalls(): Array<{ agentId: string; callId: string }> {
-    return [...this.talking].map(([callId, agentId]) => ({ agentId, callId }));
+    return [
+      ...[...this.talking].map(([callId, agentId]) => ({ agentId, callId })),
+      ...[...this.handedTo].map(([agentId, callId]) => ({ agentId, callId })),
+    ];
   }
 }
 

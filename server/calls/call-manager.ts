@@ -48,6 +48,8 @@ export interface RingOptions {
   signal?: AbortSignal;
   onRinging?: () => void;
   extraHeaders?: [string, string][];
+  /** From user instead of the caller's number (merchant stations must not see the consumer's number). */
+  fromUser?: string;
 }
 
 export interface RingResult {
@@ -92,6 +94,8 @@ export class CallManager implements CallHandler {
   readonly calls = new Map<string, Call>();
   readonly stats = { started: 0, ended: 0, failed: 0 };
   private closed = false;
+  /** Told about every leg as it is created (transfers listen for REFER on them). */
+  onLeg: ((call: Call, leg: UasLeg | UacLeg) => void) | null = null;
 
   constructor(private readonly o: CallManagerOptions) {}
 
@@ -123,6 +127,7 @@ export class CallManager implements CallHandler {
     );
     this.calls.set(call.id, call);
     this.stats.started++;
+    this.onLeg?.(call, leg);
     this.o.cdr.insert({
       id: call.id,
       sipCallId: request.req.callId,
@@ -215,6 +220,11 @@ export class CallManager implements CallHandler {
     };
   }
 
+  /** A device with a live registration (transfer targets, stations). */
+  isRegistered(extension: string): boolean {
+    return this.o.registrar.lookup(extension).some((b) => b.source !== null);
+  }
+
   /**
    * Rings every live binding of `extension` in parallel (forking, like §16.6 but as a B2BUA) and
    * resolves with the first leg to answer; the others are cancelled. Nothing is bridged here: the
@@ -233,15 +243,17 @@ export class CallManager implements CallHandler {
         to: `<sip:${extension}@${this.o.realm}>`,
         from: {
           user:
-            call.caller.kind === 'device'
+            opts.fromUser ??
+            (call.caller.kind === 'device'
               ? call.callerNumber
-              : call.callerNumber.replace(/[^0-9+*#]/g, '') || 'anonymous',
+              : call.callerNumber.replace(/[^0-9+*#]/g, '') || 'anonymous'),
           displayName: opts.displayName,
         },
         extraHeaders: opts.extraHeaders,
       });
       legs.push(leg);
       call.outbound.add(leg);
+      this.onLeg?.(call, leg);
       leg.once('ended', () => call.outbound.delete(leg));
     }
     const ringTimeout = opts.ringTimeoutMs ?? this.o.ringTimeoutMs ?? 30_000;

@@ -78,6 +78,13 @@ export class Call {
   /** The last prompts the caller was played (names), for support staff and tests. Bounded. */
   readonly recentPrompts: string[] = [];
   hangupBy: 'caller' | 'callee' | 'system' | null = null;
+  /** The agent serving the caller now and their leg; transfers and three-way calls change it. */
+  agent: { id: string | null; leg: UacLeg } | null = null;
+  /**
+   * Set while call control (a transfer, a three-way call) holds the caller between two servers: the
+   * IVR's after-agent steps (survey, hangup) wait for it, then look at `agent` again.
+   */
+  handover: Promise<void> | null = null;
   /** Things to close when the call ends (bridges, conferences, recordings, timers). */
   private readonly cleanups: (() => void | Promise<void>)[] = [];
 
@@ -102,6 +109,28 @@ export class Call {
 
   onEnd(fn: () => void | Promise<void>): void {
     this.cleanups.push(fn);
+  }
+
+  /**
+   * Resolves once nobody serves the caller any more: `first` (the leg that answered from the queue) has
+   * ended, no handover is in progress, and the current agent leg (if a transfer replaced it) has ended.
+   */
+  async whileServed(first: SipLeg | null): Promise<void> {
+    const gone = (l: SipLeg) => (l.isEnded ? Promise.resolve() : new Promise<void>((r) => l.once('ended', () => r())));
+    if (first) await gone(first);
+    for (;;) {
+      if (this.isEnded) return;
+      if (this.handover) {
+        await this.handover;
+        continue;
+      }
+      const l = this.agent?.leg;
+      if (l && !l.isEnded) {
+        await gone(l);
+        continue;
+      }
+      return;
+    }
   }
 
   /** Every leg, inbound first. */

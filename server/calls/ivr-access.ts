@@ -72,7 +72,8 @@ export class IvrAccessHandler implements AccessHandler {
 
     const agentLeg = port.agentLeg;
     if (result.outcome === 'connected' && agentLeg) {
-      if (!agentLeg.isEnded) await new Promise<void>((r) => agentLeg.once('ended', () => r()));
+      // Transfers and three-way calls may hand the caller on: wait until nobody serves them.
+      await call.whileServed(agentLeg);
       if (call.inbound.isEnded || call.isEnded) return;
       // The agent hung up first: the consumer stays for the one-question survey.
       call.hangupBy ??= 'callee';

@@ -42,8 +42,58 @@ export interface LegEvents {
   updated: [{ held: boolean }];
   /** SIP INFO DTMF (JsSIP's default), already handed to the media when it takes INFO. */
   'info-dtmf': [string, string];
-  /** The peer asked to transfer (REFER): target URI. The call decides; the leg answered 202. */
-  refer: [string];
+  /** The peer asked to transfer (REFER, RFC 3515). The leg answered 202 and sent NOTIFY 100; the call decides. */
+  refer: [ReferRequest];
+}
+
+/** A REFER as call control sees it. */
+export interface ReferRequest {
+  /** The Refer-To URI without its header part, e.g. `sip:8002@12315.local`. */
+  uri: string;
+  /** The target's user part (extension or number), or null. */
+  user: string | null;
+  /** RFC 3891 Replaces from the Refer-To headers (attended transfer), or null for a blind transfer. */
+  replaces: { callId: string; toTag: string; fromTag: string } | null;
+  referredBy: string | null;
+  /** Reports the transfer's progress to the transferor (NOTIFY sipfrag); a final status ends the subscription. */
+  notify(status: number, reason: string): void;
+}
+
+/** Refer-To: `<sip:user@host?Replaces=callid%3Bto-tag%3Dx%3Bfrom-tag%3Dy>` (RFC 3515 §2.1, RFC 3891 §3). */
+export function parseReferTo(value: string): Omit<ReferRequest, 'notify' | 'referredBy'> | null {
+  const m = /<([^>]+)>/.exec(value);
+  const raw = (m ? m[1]! : value.split(';')[0]!).trim();
+  const q = raw.indexOf('?');
+  const uri = q >= 0 ? raw.slice(0, q) : raw;
+  const um = /^sips?:(?:([^@;?]+)@)?[^;?]+/i.exec(uri);
+  if (!um) return null;
+  let replaces: ReferRequest['replaces'] = null;
+  if (q >= 0) {
+    for (const part of raw.slice(q + 1).split('&')) {
+      const eq = part.indexOf('=');
+      if (eq < 0 || part.slice(0, eq).toLowerCase() !== 'replaces') continue;
+      let v: string;
+      try {
+        v = decodeURIComponent(part.slice(eq + 1));
+      } catch {
+        return null;
+      }
+      const [callId, ...params] = v.split(';').map((x) => x.trim());
+      const param = (n: string) =>
+        params.find((x) => x.toLowerCase().startsWith(`${n}=`))?.slice(n.length + 1) ?? null;
+      const toTag = param('to-tag');
+      const fromTag = param('from-tag');
+      if (!callId || !toTag || !fromTag) return null;
+      replaces = { callId, toTag, fromTag };
+    }
+  }
+  let user: string | null = null;
+  try {
+    user = um[1] ? decodeURIComponent(um[1]) : null;
+  } catch {
+    user = um[1] ?? null;
+  }
+  return { uri, user, replaces };
 }
 
 /** RFC 4028 §4: no session interval below 90 s. */
@@ -169,13 +219,30 @@ export abstract class SipLeg extends EventEmitter<LegEvents> implements DialogUs
         request.reply(200);
         return;
       case 'REFER': {
-        const target = req.headers.get('Refer-To');
-        if (!target) {
-          request.reply(400, { reason: 'Bad Request (missing Refer-To)' });
+        // RFC 3515 §2.4.1: exactly one Refer-To; without a listener nobody can carry the transfer out.
+        const targets = req.headers.getAll('Refer-To');
+        if (targets.length !== 1) {
+          request.reply(400, { reason: 'Bad Request (one Refer-To required)' });
+          return;
+        }
+        if (this.listenerCount('refer') === 0 || !this.dialog) {
+          request.reply(603, { reason: 'Decline (transfer not available)' });
+          return;
+        }
+        const referTo = parseReferTo(targets[0]!);
+        if (!referTo) {
+          request.reply(400, { reason: 'Bad Request (unusable Refer-To)' });
           return;
         }
         request.reply(202);
-        this.fireEvent('refer', target);
+        // §2.4.4: the implicit subscription gets an immediate NOTIFY; later ones report the outcome.
+        const id = req.cseq.seq;
+        this.notifyRefer(id, 100, 'Trying', false);
+        this.fireEvent('refer', {
+          ...referTo,
+          referredBy: req.headers.get('Referred-By') ?? null,
+          notify: (status, reason) => this.notifyRefer(id, status, reason, status >= 200),
+        });
         return;
       }
       case 'NOTIFY':
@@ -184,6 +251,25 @@ export abstract class SipLeg extends EventEmitter<LegEvents> implements DialogUs
       default:
         request.reply(501);
     }
+  }
+
+  /**
+   * RFC 3515 §2.4.4–2.4.5: NOTIFY with a message/sipfrag status line; a final status terminates the
+   * implicit subscription. The event id is the REFER's CSeq so a second REFER's reports stay apart (§2.4.6).
+   */
+  notifyRefer(id: number, status: number, reason: string, final: boolean): void {
+    if (!this.dialog || this.isEnded || this.current === LegState.Ending) return;
+    const body = Buffer.from(`SIP/2.0 ${status} ${reason.replace(/[\r\n]/g, ' ')}\r\n`, 'utf8');
+    let notify: SipRequest;
+    try {
+      notify = this.dialog.createRequest('NOTIFY', { contentType: 'message/sipfrag;version=2.0', body });
+    } catch {
+      return; // dialog terminated meanwhile
+    }
+    notify.headers.add('Event', `refer;id=${id}`);
+    notify.headers.add('Subscription-State', final ? 'terminated;reason=noresource' : 'active;expires=60');
+    notify.headers.set('Contact', this.localContact());
+    this.stack.sendInDialog(this.dialog, notify, {});
   }
 
   /** A re-INVITE: hold, resume, codec change, or a session refresh (RFC 4028). */
