@@ -44,7 +44,16 @@ export class GroupCommit {
   private readonly offLoopSync: boolean;
   private readonly restoreSync: number;
   /** Batches committed and writes in them, for the metrics page and tests. */
-  readonly stats = { batches: 0, jobs: 0, largestBatch: 0, syncs: 0, syncMsTotal: 0, syncMsMax: 0 };
+  readonly stats = {
+    batches: 0,
+    jobs: 0,
+    largestBatch: 0,
+    commitMsTotal: 0,
+    commitMsMax: 0,
+    syncs: 0,
+    syncMsTotal: 0,
+    syncMsMax: 0,
+  };
 
   constructor(
     private readonly db: Database,
@@ -108,6 +117,7 @@ export class GroupCommit {
     if (jobs.length === 0) return;
     const outcomes: Committed[] = [];
     const s = this.db.sqlite;
+    const t0 = performance.now();
     if (this.offLoopSync) s.pragma('synchronous = NORMAL');
     try {
       this.db.transaction(() => {
@@ -126,6 +136,9 @@ export class GroupCommit {
     } finally {
       if (this.offLoopSync) s.pragma(`synchronous = ${this.restoreSync}`);
     }
+    const ms = performance.now() - t0;
+    this.stats.commitMsTotal += ms;
+    this.stats.commitMsMax = Math.max(this.stats.commitMsMax, ms);
     this.stats.batches++;
     this.stats.jobs += jobs.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, jobs.length);

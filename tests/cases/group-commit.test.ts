@@ -103,3 +103,32 @@ describe('full-text index consistency', () => {
     expect(db.sqlite.prepare(`SELECT rowid FROM cases_fts WHERE cases_fts MATCH '"草稿作"'`).all()).toEqual([]);
   });
 });
+
+describe('durable ack with the WAL fsync off the event loop', () => {
+  it('acks only after a sync that started after the commit; the connection goes back to FULL', async () => {
+    const gc = new GroupCommit(db);
+    db.sqlite.exec('CREATE TABLE d (x INTEGER)');
+    const ins = db.sqlite.prepare('INSERT INTO d VALUES (?)');
+    const first = gc.run(() => ins.run(1));
+    // Lets the first batch commit and its fdatasync start, then queues a second batch behind it.
+    await new Promise((r) => setImmediate(r));
+    expect(gc.stats.batches).toBe(1);
+    const second = gc.run(() => ins.run(2));
+    await Promise.all([first, second]);
+    expect(gc.stats.batches).toBe(2);
+    // The second commit happened while the first sync ran, so it needed a sync of its own.
+    expect(gc.stats.syncs).toBe(2);
+    expect(db.sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    gc.close();
+  });
+
+  it('close() commits and syncs what is queued and settles every caller', async () => {
+    const gc = new GroupCommit(db);
+    db.sqlite.exec('CREATE TABLE e (x INTEGER)');
+    const ins = db.sqlite.prepare('INSERT INTO e VALUES (?)');
+    const p = [1, 2, 3].map((x) => gc.run(() => ins.run(x).changes));
+    gc.close();
+    expect(await Promise.all(p)).toEqual([1, 1, 1]);
+    expect(db.sqlite.prepare('SELECT count(*) AS n FROM e').get()).toEqual({ n: 3 });
+  });
+});
