@@ -29,6 +29,15 @@ import { caseLookupFrom, voicemailSinkFrom } from './ivr/adapters.js';
 import { CaseRepository } from './cases/repository.js';
 import type { CaseType } from './cases/workflow.js';
 import { KbRepository } from './kb/repository.js';
+// --- merchant stations (issue 7) ---
+import { MediationStore } from './cases/mediation.js';
+import {
+  MerchantCallBoard,
+  MerchantRepository,
+  MerchantStationResolver,
+  type StationResolver,
+} from './merchants/index.js';
+import { merchantRoutes } from './api/routes/merchants.js';
 import { attachCaseSocket, caseRoutes, type CaseSocket } from './api/routes/cases.js';
 import { kbRoutes } from './api/routes/kb.js';
 import { seatCredentialsRoutes } from './api/routes/seat-credentials.js';
@@ -78,6 +87,12 @@ export interface HotlineServer {
   readonly ivrStore: IvrStore;
   readonly cases: CaseRepository;
   readonly kb: KbRepository;
+  /** 维权站 directory, the three-way announcements to stations, mediation outcomes (issue 7). */
+  readonly merchants: MerchantRepository;
+  readonly merchantCalls: MerchantCallBoard;
+  readonly mediation: MediationStore;
+  /** For call control's three-way: station id → extension or external number. */
+  readonly stationResolver: StationResolver;
   readonly cdr: CdrStore;
   readonly http: FastifyInstance;
   readonly demoSeed: DemoSeed | null;
@@ -196,6 +211,18 @@ export async function createHotlineServer(
   if (config.seedDemo) cases.seedDemoUnits();
   const kb = new KbRepository(db);
   kb.seed();
+  const merchants = new MerchantRepository(
+    db,
+    {
+      deviceKind: (ext) => directory.devices.get(ext)?.kind ?? null,
+      trunkExists: (name) => directory.trunks.get(name) !== null,
+    },
+    wallClock,
+  );
+  if (config.seedDemo) merchants.seedDemo();
+  const mediation = new MediationStore(db, cases, wallClock);
+  const merchantCalls = new MerchantCallBoard({ clock, wallNow: wallClock });
+  const stationResolver = new MerchantStationResolver(merchants);
   /** The draft case opened when a call is offered to an agent, by call id (screen pop, survey). */
   const draftOfCall = new Map<string, number>();
   const ivrServices: IvrServices = {
@@ -294,6 +321,16 @@ export async function createHotlineServer(
   });
   await http.register(kbRoutes, { kb });
   await http.register(seatCredentialsRoutes, { acd, directory, realm: config.realm });
+  await http.register(merchantRoutes, {
+    merchants,
+    board: merchantCalls,
+    cases,
+    mediation,
+    directory,
+    realm: config.realm,
+    queuesOf: (userId) => Object.keys(acd.store.agentByUser(userId)?.queues ?? {}),
+    wallNow: wallClock,
+  });
   await http.register(staticRoutes, {});
 
   let sockets: SocketHub | null = null;
@@ -313,6 +350,10 @@ export async function createHotlineServer(
     ivrStore,
     cases,
     kb,
+    merchants,
+    merchantCalls,
+    mediation,
+    stationResolver,
     cdr,
     http,
     demoSeed,
@@ -348,6 +389,7 @@ export async function createHotlineServer(
         await engine.close();
         registrar.close();
         cdr.close();
+        merchantCalls.close();
         cases.close();
         if (locationDb !== db) locationDb.close();
         db.close();
