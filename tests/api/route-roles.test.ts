@@ -98,7 +98,7 @@ async function passesGate(route: RouteOptions, role: Role): Promise<boolean> {
     headers: {},
   } as unknown as FastifyRequest;
   let status: number | null = null;
-  const reply = {
+  const reply: { sent: boolean; code(c: number): unknown; status(c: number): unknown; send(): unknown } = {
     sent: false,
     code(c: number) {
       status = c;
@@ -112,10 +112,13 @@ async function passesGate(route: RouteOptions, role: Role): Promise<boolean> {
       this.sent = true;
       return this;
     },
-  } as unknown as FastifyReply;
+  };
   for (const h of hooks) {
-    await (h as unknown as (rq: FastifyRequest, rp: FastifyReply) => Promise<void>)(req, reply);
-    if ((reply as unknown as { sent: boolean }).sent) break;
+    await (h as unknown as (rq: FastifyRequest, rp: FastifyReply) => Promise<void>)(
+      req,
+      reply as unknown as FastifyReply,
+    );
+    if (reply.sent) break;
   }
   return status !== 401 && status !== 403;
 }
