@@ -1,0 +1,121 @@
+/**
+ * Hold and resume from a real phone: baresip seat A (600 Hz) calls seat B (1400 Hz) through the B2BUA, then
+ * `hold` (re-INVITE a=sendonly) and `resume` (re-INVITE a=sendrecv). RFC 3264 §8.4 / §6.1: our answer to sendonly is
+ * recvonly and we send no RTP while held; after the resume the answer is sendrecv and audio flows again.
+ * Run inside `unshare -n`.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Call } from '../../server/calls/call.js';
+import type { MediaEndpoint } from '../../server/media/engine/api.js';
+import { readWav, toneShareOf } from '../helpers/audio.js';
+import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+
+let ts: TestServer;
+let dir: string;
+
+beforeAll(async () => {
+  ts = await startTestServer();
+  dir = makeTempDir('media-hold-');
+});
+afterAll(async () => {
+  await ts?.stop();
+  removeTempDir(dir);
+});
+
+/** The a=<direction> of an SDP's (single) audio section, or the session-level one, else sendrecv. */
+function directionOf(sdp: string): string {
+  return /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(sdp)?.[1] ?? 'sendrecv';
+}
+
+async function seat(ext: string, hz: number): Promise<Baresip> {
+  const b = await startBaresip({
+    name: `hold${ext}`,
+    account: {
+      user: ext,
+      password: `demo${ext}`,
+      registrar: ts.sipTarget,
+      transport: 'udp',
+      answermode: 'auto',
+      regint: 300,
+    },
+    audioSourceWav: makeToneWav(path.join(dir, `tone-${ext}-${hz}.wav`), hz, 60),
+  });
+  await b.waitRegistered(10_000);
+  return b;
+}
+
+/** Share of `hz` in the last `seconds` of a recording. */
+function tailShare(file: string, hz: number, seconds: number): number {
+  const w = readWav(file);
+  return toneShareOf(w.samples.subarray(Math.max(0, w.samples.length - Math.round(seconds * w.rate))), w.rate, hz);
+}
+
+describe('hold and resume from baresip', () => {
+  it('seat A holds seat B: sendonly → we answer recvonly and send A nothing although B talks on; resume → sendrecv and A hears B again', async () => {
+    const [a, b] = await Promise.all([seat('8001', 600), seat('8002', 1400)]);
+    try {
+      await a.dial(`sip:8002@${ts.sipTarget}`);
+      await a.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await b.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      let call: Call | undefined;
+      await waitUntil(() => (call = [...ts.server.calls.calls.values()][0])?.outbound.size === 1, 5000, 'the call');
+      const epA = call!.inbound.media as MediaEndpoint;
+      const epB = [...call!.outbound][0]!.media as MediaEndpoint;
+      // Spy on the answers to A's re-INVITEs (the leg calls media.answer for each offer).
+      const offers: string[] = [];
+      const answers: string[] = [];
+      const answer = epA.answer.bind(epA);
+      epA.answer = async (offer: string) => {
+        offers.push(offer);
+        const sdp = await answer(offer);
+        answers.push(sdp);
+        return sdp;
+      };
+      const updates: boolean[] = [];
+      call!.inbound.on('updated', (u) => updates.push(u.held));
+
+      await sleep(1500);
+      expect((await epA.stats()).txPackets).toBeGreaterThan(40);
+
+      expect((await a.command('hold')).ok).toBe(true);
+      await waitUntil(() => updates.length === 1, 5000, 'the hold re-INVITE');
+      expect(updates[0]).toBe(true);
+      expect(directionOf(offers[0]!)).toBe('sendonly');
+      expect(directionOf(answers[0]!)).toBe('recvonly');
+      // Frames already on their way when the answer went out may still leave; after that, nothing.
+      await sleep(300);
+      const [a0, b0] = await Promise.all([epA.stats(), epB.stats()]);
+      await sleep(1500);
+      const [a1, b1] = await Promise.all([epA.stats(), epB.stats()]);
+      // B keeps talking (its 1400 Hz reaches the bridge) ...
+      expect(b1.rxPackets - b0.rxPackets).toBeGreaterThan(40);
+      // ... but nothing of it goes to A, which asked not to receive.
+      expect(a1.txPackets - a0.txPackets).toBe(0);
+
+      expect((await a.command('resume')).ok).toBe(true);
+      await waitUntil(() => updates.length === 2, 5000, 'the resume re-INVITE');
+      expect(updates[1]).toBe(false);
+      expect(directionOf(offers[1]!)).toBe('sendrecv');
+      expect(directionOf(answers[1]!)).toBe('sendrecv');
+      const r0 = await epA.stats();
+      await sleep(2000);
+      const r1 = await epA.stats();
+      // 20 ms packets: ~100 in 2 s; allow for a loaded machine.
+      expect(r1.txPackets - r0.txPackets).toBeGreaterThan(60);
+      expect(r1.rxPackets - r0.rxPackets).toBeGreaterThan(60);
+
+      await a.hangup();
+      await a.waitEvent('CALL_CLOSED', undefined, 5000);
+      await b.waitEvent('CALL_CLOSED', undefined, 5000);
+      // After the resume each hears the other again.
+      expect(tailShare(a.recordings().dec.at(-1)!, 1400, 1.5)).toBeGreaterThan(0.6);
+      expect(tailShare(b.recordings().dec.at(-1)!, 600, 1.5)).toBeGreaterThan(0.6);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+  });
+});
