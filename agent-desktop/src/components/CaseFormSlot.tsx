@@ -1,5 +1,6 @@
 import type { ComponentType } from 'react';
 import { CallPhase } from '../store/call-machine.js';
+import { CaseForm } from './CaseForm.js';
 import { useDesktop, useT } from './context.js';
 
 /** What the case form (issue 6) gets to work with; it loads and saves cases itself through /api/cases. */
@@ -13,7 +14,8 @@ export interface CaseFormProps {
   lang: 'zh' | 'en';
 }
 
-let registered: ComponentType<CaseFormProps> | null = null;
+// The built-in 12315 form; registerCaseForm can replace it (tests, other deployments).
+let registered: ComponentType<CaseFormProps> | null = CaseForm;
 
 /** The cases work plugs its form in here once, before the desktop renders (agent-desktop/src/main.tsx). */
 export function registerCaseForm(component: ComponentType<CaseFormProps>): void {
