@@ -14,15 +14,17 @@ let app: FastifyInstance;
 let acd: Acd;
 let hub: SocketHub;
 let port: number;
+let clock: FakeClock;
 const sockets: TestSocket[] = [];
 
 beforeEach(async () => {
   f = await authFixture();
   f.directory.devices.create({ extension: '8001', kind: 'seat', password: 'pw8001xx', realm: 'r' });
-  acd = new Acd({ clock: new FakeClock(0), callControl: new FakeCallControl(), reconcileEveryMs: 0 });
+  clock = new FakeClock(0);
+  acd = new Acd({ clock, callControl: new FakeCallControl(), reconcileEveryMs: 0 });
   const svc = new AcdService({ db: f.db, directory: f.directory, acd });
   app = await buildApp(f, { acd: svc });
-  hub = attachSocketServer(app.server, { auth: f.auth, acd: svc });
+  hub = attachSocketServer(app.server, { auth: f.auth, acd: svc, now: () => clock.now() });
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as { port: number }).port;
 });
@@ -42,7 +44,8 @@ async function connect(username: string): Promise<{ s: TestSocket; token: string
   return { s, token };
 }
 
-type AckOf<T> = { ok: true; data: T } | { ok: false; error: string; message: string };
+type AckOf<T> =
+  { ok: true; data: T; serverNow: number } | { ok: false; error: string; message: string; serverNow: number };
 
 describe('socket.io', () => {
   it('refuses a handshake without a valid token', async () => {
@@ -106,6 +109,24 @@ describe('socket.io', () => {
     expect(pushed.by).toBe('lead01');
     const audit = f.db.sqlite.prepare('SELECT actor, action, target FROM acd_audit').all();
     expect(audit).toEqual([{ actor: 'lead01', action: 'force_logout', target: 'agent01' }]);
+  });
+
+  it('every acknowledgement, success or error, carries the server clock that agent times are on', async () => {
+    const { s: agent } = await connect('agent01');
+    clock.advance(5_000);
+    const login = await agent.request<AckOf<AgentStatePayload>>('agent:login', { seat: '8001' });
+    expect(login).toMatchObject({ ok: true, serverNow: 5_000, data: { since: 5_000 } });
+    clock.advance(2_500);
+    const me = await agent.request<AckOf<AgentStatePayload>>('agent:me', {});
+    // The desktop shows "in this state for serverNow − since" = 2.5 s, whatever its own clock says.
+    expect(me.ok && me.serverNow - me.data.since).toBe(2_500);
+    clock.advance(1);
+    expect(await agent.request('lead:agents', {})).toMatchObject({ ok: false, error: 'forbidden', serverNow: 7_501 });
+    expect(await agent.request('agent:login', 'x')).toMatchObject({
+      ok: false,
+      error: 'bad_request',
+      serverNow: 7_501,
+    });
   });
 
   it('a token revoked by logout stops working on the open socket', async () => {

@@ -12,7 +12,13 @@ export const SOCKET_PATH = '/socket.io';
 export type Role = 'agent' | 'lead' | 'merchant' | 'admin';
 export type AgentStateName = 'offline' | 'ready' | 'not_ready' | 'reserved' | 'on_call' | 'wrap_up';
 
-export type Ack<T> = { ok: true; data: T } | { ok: false; error: string; message: string };
+/**
+ * Every acknowledgement carries `serverNow`: the server clock (the one `since`/`wrapUpUntil` are on) when
+ * the answer left, so the desktop corrects its timers on every request, not only on pushed state changes.
+ */
+export type Ack<T> =
+  | { ok: true; data: T; serverNow: number }
+  | { ok: false; error: string; message: string; serverNow: number };
 
 /** An agent as the desktop shows it; `since` and `wrapUpUntil` are server clock ms, compare with `serverNow`. */
 export interface AgentStatePayload {

@@ -82,7 +82,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketHubDeps):
           if (!(err instanceof AcdError)) throw err;
         }
       }
-      if (svc) registerAcdHandlers(socket, svc, deps.auth, log);
+      if (svc) registerAcdHandlers(socket, svc, deps.auth, log, now);
     }),
   );
 
@@ -143,7 +143,13 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketHubDeps):
   };
 }
 
-function registerAcdHandlers(socket: IoSocket, svc: AcdService, auth: AuthService, log: Logger): void {
+function registerAcdHandlers(
+  socket: IoSocket,
+  svc: AcdService,
+  auth: AuthService,
+  log: Logger,
+  now: () => number,
+): void {
   /** Every event: session still valid, role allowed, payload an object; errors go back in the ack. */
   const on = <E extends keyof ClientToServerEvents>(
     event: E,
@@ -152,7 +158,9 @@ function registerAcdHandlers(socket: IoSocket, svc: AcdService, auth: AuthServic
     (socket as unknown as { on(e: string, l: (...a: unknown[]) => void): void }).on(
       event,
       guardListener(`socket.${event}`, log, (payload: unknown, ack: unknown) => {
-        const reply = (typeof ack === 'function' ? ack : () => undefined) as (r: Ack<unknown>) => void;
+        const send = (typeof ack === 'function' ? ack : () => undefined) as (r: Ack<unknown>) => void;
+        type Body = { ok: true; data: unknown } | { ok: false; error: string; message: string };
+        const reply = (r: Body) => send({ ...r, serverNow: now() });
         const r = auth.resolve(socket.data.token);
         if (!r) {
           reply({ ok: false, error: 'unauthorized', message: '登录已过期，请重新登录' });
