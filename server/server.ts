@@ -10,7 +10,12 @@ import { buildHttpApp } from './api/app.js';
 import { InboundCalls, type CallHandler } from './calls/inbound.js';
 import { CallManager, type AccessHandler } from './calls/call-manager.js';
 import { CdrStore } from './calls/cdr.js';
-import { callsRoutes } from './api/routes/calls.js';
+import { callControlRoutes, callsRoutes } from './api/routes/calls.js';
+import { CallControlError, TransferService, type CallControlDeps, type ControlActor } from './calls/transfer.js';
+import { ThreeWayService } from './calls/three-way.js';
+import { SupervisorService } from './calls/supervisor.js';
+import type { PlayItem } from './media/engine/api.js';
+import { rooms as socketRooms } from './api/socket/events.js';
 import { AuthService } from './api/auth/plugin.js';
 import { attachSocketServer, type SocketHub } from './api/socket/index.js';
 import { createMediaEngine, type MediaEngine } from './media/engine/index.js';
@@ -71,6 +76,10 @@ export interface HotlineServerOverrides {
   ivrFlowsDir?: string;
   /** Faster scrypt for tests. */
   scrypt?: { N: number; r: number; p: number };
+  /** Merchant stations for three-way calls; default: the id is a registered station extension. */
+  stations?: StationResolver;
+  /** The agent hangs up while the station rings: consumer back to the queue (default) or kept for the station. */
+  threeWayAgentHangup?: 'queue' | 'keep';
 }
 
 export interface HotlineServer {
@@ -315,6 +324,52 @@ export async function createHotlineServer(
   const auth = AuthService.create(directory.webUsers, db);
   const http = await buildHttpApp({ health: { startedAt, transports: () => sip.transport.info() }, auth, acd, https });
   await http.register(callsRoutes, { listCalls: () => calls.list() });
+
+  // Transfers, three-way calls, supervisor monitoring: one conference room per call, recorded.
+  const recordingsDir = path.join(config.dataDir, 'recordings');
+  const holdAnnouncements = access.announcements(path.join(config.ivrFlowsDir, 'prompts', 'moh.wav'), 30_000);
+  const control: CallControlDeps = {
+    calls,
+    acdBridge,
+    acd: acdCore,
+    clock,
+    log: createLogger('call-control'),
+    accessNumbers: config.accessNumbers,
+    audit: (actor, action, target, detail) => acd.store.audit(actor, action, target, detail ?? {}),
+    room: {
+      engine,
+      log: createLogger('call-control'),
+      recordingFile: (call) => {
+        if (config.databaseFile === ':memory:') return null;
+        fs.mkdirSync(recordingsDir, { recursive: true });
+        return path.join(recordingsDir, `${call.id}.wav`);
+      },
+      onRecording: (call, file) => cdr.update(call.id, { recordingFile: file }),
+      holdItems: async () => {
+        const notice: PlayItem[] = [];
+        const f = holdAnnouncements.prompt('zh', 'to_agent');
+        if (f) notice.push(await engine.loadPrompt(f));
+        const music: PlayItem[] = holdAnnouncements.mohFile
+          ? [await engine.loadPrompt(holdAnnouncements.mohFile)]
+          : [{ silenceMs: 1000 }];
+        return { notice, music };
+      },
+    },
+  };
+  const toLeadsAnd = (agentId: string | null) => [
+    ...(agentId ? [socketRooms.agent(agentId)] : []),
+    socketRooms.role('lead'),
+    socketRooms.role('admin'),
+  ];
+  const transfers = new TransferService(control);
+  const threeWay = new ThreeWayService({
+    ...control,
+    stations: o.stations ?? stationResolver,
+    agentHangup: o.threeWayAgentHangup ?? (process.env.THREE_WAY_AGENT_HANGUP === 'keep' ? 'keep' : 'queue'),
+    publish: (agentId, p) => sockets?.io.to(toLeadsAnd(agentId)).emit('call:conference', p),
+    onStationFailed: (call, station, reason) =>
+      log.info({ call: call.id, station: station.id, reason }, 'station did not join the three-way call'),
+  });
   await http.register(caseRoutes, {
     cases,
     queuesOf: (userId) => Object.keys(acd.store.agentByUser(userId)?.queues ?? {}),

@@ -69,7 +69,19 @@ export const agentRoutes: FastifyPluginAsync<{ acd: AcdService }> = async (app: 
   const lead = app.requireRole('lead', 'admin');
   const view = { 200: agentViewSchema, ...errors };
 
-  app.get('/api/agents/me', { preHandler: callTaker, schema: { response: view } }, async (req) => svc.me(actor(req)));
+  // currentCallId: the call the agent is on now (transfer, three-way and end act on it); null when idle.
+  const meView = {
+    ...view,
+    200: {
+      ...agentViewSchema,
+      required: [...agentViewSchema.required, 'currentCallId'],
+      properties: { ...agentViewSchema.properties, currentCallId: { type: ['string', 'null'] } },
+    },
+  };
+  app.get('/api/agents/me', { preHandler: callTaker, schema: { response: meView } }, async (req) => {
+    const me = svc.me(actor(req));
+    return { ...me, currentCallId: me.state === 'on_call' ? me.callId : null };
+  });
 
   app.post(
     '/api/agents/me/login',

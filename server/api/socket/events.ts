@@ -78,6 +78,16 @@ export interface ServerToClientEvents {
   'agent:offer': (p: OfferPayload) => void;
   /** To everyone but merchants, coalesced: at most one push per change burst. */
   'queue:stats': (p: { queues: QueueStatsPayload[] }) => void;
+  /** To the agent who set up the three-way call and to leads/admins, on every change. */
+  'call:conference': (p: CallConferencePayload) => void;
+  /** To the agent on the call: a lead started (listen/whisper/barge) or stopped monitoring it. */
+  'call:coaching': (p: { callId: string; mode: 'listen' | 'whisper' | 'barge' | 'stopped' }) => void;
+}
+
+export interface CallConferencePayload {
+  callId: string;
+  state: 'ringing' | 'consulting' | 'conference' | 'agent_left' | 'two_party' | 'ended' | 'failed';
+  parties: Array<{ role: 'consumer' | 'agent' | 'station'; name?: string; muted?: boolean }>;
 }
 
 export interface ClientToServerEvents {
