@@ -7,7 +7,7 @@
  *   unshare -n bash -c 'ip link set lo up; npx tsx scripts/bench/media-pacing.ts --n 200,400,600 --seconds 8'
  *
  * Options: --n LIST, --threads inline,worker, --seconds S (measured, after 2 s warm-up), --phases P,
- * --receivers R (receiver processes, default 2), --reflect (send every packet back: inbound load),
+ * --receivers R (receiver processes, default 2), --pacing self|ticker (worker clock, see index.ts), --reflect (send every packet back: inbound load),
  * --control-ms X: block the main thread X ms every 50 ms (SIP parsing / SQLite bursts stand-in).
  */
 import { spawn } from 'node:child_process';
@@ -141,6 +141,7 @@ async function run(
     phases,
     portMin: 20000, // below the ephemeral range the receiver's sockets come from
     portMax: 20000 + 2 * n + 100,
+    pacing,
   });
   const eps = [];
   for (const p of ports) {
@@ -217,6 +218,7 @@ const seconds = Number(arg('seconds', '8'));
 const phases = Number(arg('phases', '4'));
 const controls = arg('control-ms', '0').split(',').map(Number);
 const receivers = Number(arg('receivers', '2'));
+const pacing = arg('pacing', 'ticker') as 'self' | 'ticker';
 const reflect = process.argv.includes('--reflect');
 console.log(
   '| thread | N | control ms/50ms | pacing p50 | p99 | p99.9 | max | >2ms % | loss % | tick late p99 | overruns | skipped | engine-process CPU % | loadavg 1m |',
@@ -227,7 +229,7 @@ for (const controlMs of controls)
     for (const t of threads) {
       const r = await run(t, n, seconds, phases, controlMs);
       console.log(
-        `| ${r.thread} | ${r.n} | ${r.controlMs} | ${r.p50} | ${r.p99} | ${r.p999} | ${r.max} | ${r.over2} | ${r.lossPct} | ${r.clockLateP99} | ${r.overruns} | ${r.skipped} | ${r.cpuPct} | ${r.load} |`,
+        `| ${r.thread}${t === 'worker' ? `/${pacing}` : ''} | ${r.n} | ${r.controlMs} | ${r.p50} | ${r.p99} | ${r.p999} | ${r.max} | ${r.over2} | ${r.lossPct} | ${r.clockLateP99} | ${r.overruns} | ${r.skipped} | ${r.cpuPct} | ${r.load} |`,
       );
       await sleep(1000);
     }

@@ -2,12 +2,19 @@
 # Media and call-setup benchmarks with the shared SIP/RTP load harness (../shared/bench/sipload):
 #   ivr    N held calls to 12315 running the bench-loop flow (prompts play for the whole hold)
 #   echo   N held calls to 9196 (media both ways through the echo)
+#   conf   K three-party conferences: 3K held calls to 9100 sending a tone, MEETME_ROOM_SIZE=3 fills the rooms
+#          in arrival order (STEPS are conference counts; conference-sipload.sh is the same)
 #   cps    rate mode against 7000 (answer, 1 s prompt, hang up)
 # The server and the harness run in one fresh network namespace with only loopback.
 #
 #   bash scripts/bench/media-sipload.sh ivr  "200 400 600" [hold_s]
 #   bash scripts/bench/media-sipload.sh echo "200 400 600" [hold_s]
+#   bash scripts/bench/media-sipload.sh conf "50 100 150" [hold_s]
 #   bash scripts/bench/media-sipload.sh cps  "200 300 400" [seconds]
+#
+# Environment: MEDIA_PACING=self|ticker picks the media worker's clock (server/media/engine/index.ts);
+# SIPLOAD_WORKERS=K spreads the harness over K threads (default 1); NO_BUILD=1 reuses dist/;
+# OUT=file.jsonl collects the JSON results (default /tmp/hotline-bench-MODE.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:?ivr|echo|cps}
@@ -26,7 +33,7 @@ ip link set lo up
 DATA=$(mktemp -d /tmp/hotline-bench-data-XXXX)
 FLOW=12315
 [ "$MODE" = ivr ] && FLOW=bench-loop
-DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn IVR_FLOW=$FLOW \
+MEETME_ROOM_SIZE=3 DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn IVR_FLOW=$FLOW \
   SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
   node dist/server/main.js > "$DATA/server.log" 2>&1 &
 PID=$!
@@ -35,14 +42,17 @@ for _ in $(seq 1 100); do
   curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break
   sleep 0.1
 done
-echo "server pid $PID ($(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "server pid $PID ($(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); MEDIA_PACING=${MEDIA_PACING:-default})"
+W=${SIPLOAD_WORKERS:-1}
 
 for n in $STEPS; do
   case "$MODE" in
     ivr)  node "$SIPLOAD" --target 127.0.0.1:25060 --number 12315 --calls "$n" --ramp 50 --hold "$LEN" \
-            --pid "$PID" --json "$OUT" --label "ivr-$n" || true ;;
+            --workers "$W" --pid "$PID" --json "$OUT" --label "ivr-$n" || true ;;
     echo) node "$SIPLOAD" --target 127.0.0.1:25060 --number 9196 --calls "$n" --ramp 50 --hold "$LEN" \
-            --pid "$PID" --json "$OUT" --label "echo-$n" || true ;;
+            --workers "$W" --pid "$PID" --json "$OUT" --label "echo-$n" || true ;;
+    conf) node "$SIPLOAD" --target 127.0.0.1:25060 --number 9100 --calls $((3 * n)) --ramp 60 --hold "$LEN" \
+            --tone --workers "$W" --pid "$PID" --json "$OUT" --label "conf-$n" || true ;;
     cps)  node "$SIPLOAD" --target 127.0.0.1:25060 --number 7000 --cps "$n" --total $((n * LEN)) \
             --pid "$PID" --json "$OUT" --label "cps-$n" || true ;;
     *) echo "unknown mode $MODE" >&2; exit 2 ;;

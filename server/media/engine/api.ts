@@ -246,4 +246,12 @@ export interface MediaEngineOptions {
   phases?: number;
   /** 'worker' runs the engine in a worker thread; default see index.ts. */
   thread?: 'worker' | 'inline';
+  /**
+   * Where a worker engine's clock comes from: 'self' (the worker's own timer + Atomics.wait) or 'ticker' (a ticker
+   * thread posting to the worker). Default see index.ts; env MEDIA_PACING overrides it. Inline engines always
+   * use the ticker thread (they must not block the control loop).
+   */
+  pacing?: 'self' | 'ticker';
+  /** With pacing 'self': how long before each tick the timer hands over to Atomics.wait, ms; default 1.5. */
+  pacingGuardMs?: number;
 }

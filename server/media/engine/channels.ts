@@ -71,7 +71,7 @@ export type FromWorker =
 export class WorkerChannel implements EngineChannel {
   readonly thread = 'worker' as const;
   private readonly worker: Worker;
-  private readonly ticker: ThreadTicker;
+  private readonly ticker: ThreadTicker | null;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private handler: (e: CoreEvent) => void = () => undefined;
@@ -80,11 +80,12 @@ export class WorkerChannel implements EngineChannel {
 
   constructor(opts: MediaEngineOptions) {
     const phases = Math.max(1, Math.min(20, Math.floor(opts.phases ?? 4)));
-    this.ticker = new ThreadTicker(FRAME_MS / phases);
+    this.ticker = opts.pacing === 'ticker' ? new ThreadTicker(FRAME_MS / phases) : null;
     // Under tsx/vitest this module is TypeScript: the worker then needs the tsx loader; from dist it is plain JS.
     const ts = import.meta.url.endsWith('.ts');
     const url = new URL(ts ? './worker.ts' : './worker.js', import.meta.url);
-    const workerOpts = { workerData: { opts, tickPort: this.ticker.port }, transferList: [this.ticker.port] };
+    const tickPort = this.ticker?.port ?? null;
+    const workerOpts = { workerData: { opts, tickPort }, transferList: tickPort ? [tickPort] : [] };
     this.worker = ts
       ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, {
           ...workerOpts,
@@ -145,7 +146,7 @@ export class WorkerChannel implements EngineChannel {
   }
 
   async shutdown(): Promise<void> {
-    this.ticker.close();
+    this.ticker?.close();
     if (!this.exited) {
       this.exited = true;
       await this.worker.terminate();

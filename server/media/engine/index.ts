@@ -21,10 +21,17 @@ import { EngineClient } from './client.js';
 export * from './api.js';
 
 export const DEFAULT_THREAD: 'worker' | 'inline' = 'worker';
+export const DEFAULT_PACING: 'self' | 'ticker' = 'ticker';
+
+function pacingFrom(opts: MediaEngineOptions): 'self' | 'ticker' {
+  const env = process.env.MEDIA_PACING;
+  return opts.pacing ?? (env === 'self' || env === 'ticker' ? env : DEFAULT_PACING);
+}
 
 export async function createMediaEngine(opts: MediaEngineOptions = {}): Promise<MediaEngine> {
   const thread = opts.thread ?? DEFAULT_THREAD;
-  const channel = thread === 'worker' ? new WorkerChannel(opts) : new InlineChannel(opts);
+  const channel =
+    thread === 'worker' ? new WorkerChannel({ ...opts, pacing: pacingFrom(opts) }) : new InlineChannel(opts);
   const engine = new EngineClient(channel);
   await engine.stats(); // fails fast if the worker cannot start
   return engine;

@@ -83,6 +83,67 @@ export class PortTickSource implements TickSource {
   }
 }
 
+/**
+ * The thread that runs the engine paces itself: a Node timer to `guardMs` before the due time (timers fire up to
+ * ~1 ms early or late: libuv keeps loop time in whole ms), then Atomics.wait for the rest. One wake-up of one
+ * thread per tick, where ThreadTicker + PortTickSource need two in series (the ticker thread, then the port's
+ * uv_async into the engine's loop), and on a busy 2-core box each wake-up can wait for a CPU. The price: the
+ * thread is blocked (not receiving) for about guardMs before each tick, so use it only on a thread whose
+ * receive path can wait that long (the media worker: packets queue in the socket buffers meanwhile).
+ */
+export class SelfPacedTickSource implements TickSource {
+  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Ticks whose consumer threw: counted and reported, and the clock goes on. */
+  errors = 0;
+
+  constructor(
+    private readonly periodMs: number,
+    private readonly guardMs = 1.5,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  start(fn: (k: number, lateMs: number) => void): void {
+    let next = performance.now() + this.periodMs;
+    let k = 0;
+    const fire = () => {
+      this.timer = null;
+      if (this.closed) return;
+      const wait = next - performance.now();
+      if (wait > 0.02) Atomics.wait(this.flag, 0, 0, wait);
+      const late = performance.now() - next;
+      const tick = k;
+      next += this.periodMs;
+      k++;
+      if (late > 5 * this.periodMs) {
+        const skip = Math.ceil(late / this.periodMs); // stalled: skip, do not replay
+        next += skip * this.periodMs;
+        k += skip;
+      }
+      arm();
+      try {
+        fn(tick, late);
+      } catch (err) {
+        this.errors++;
+        this.onError(err);
+      }
+    };
+    const arm = () => {
+      if (this.closed) return;
+      this.timer = setTimeout(fire, Math.max(0, next - performance.now() - this.guardMs));
+      this.timer.unref();
+    };
+    arm();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
 /** Ticks from a Clock (FakeClock in tests, or plain timers): scheduled on the t0 + k·period grid. */
 export class ClockTickSource implements TickSource {
   private handle: TimerHandle | null = null;

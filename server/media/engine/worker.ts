@@ -4,18 +4,24 @@ import { createLogger } from '../../util/log.js';
 import type { MediaEngineOptions } from './api.js';
 import type { FromWorker, ToWorker } from './channels.js';
 import { toWireError } from './client.js';
-import { EngineCore } from './core.js';
-import { PortTickSource } from './ticker.js';
+import { EngineCore, FRAME_MS } from './core.js';
+import { PortTickSource, SelfPacedTickSource } from './ticker.js';
 
-const { opts, tickPort } = workerData as { opts: MediaEngineOptions; tickPort: MessagePort };
+const { opts, tickPort } = workerData as { opts: MediaEngineOptions; tickPort: MessagePort | null };
+const phases = Math.max(1, Math.min(20, Math.floor(opts.phases ?? 4)));
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
 
+const log = createLogger('media-worker');
 const core = new EngineCore(opts, {
   clock: { now: () => performance.now(), setTimeout: () => ({ id: 0 }), clearTimeout: () => undefined },
-  ticks: new PortTickSource(tickPort),
+  ticks: tickPort
+    ? new PortTickSource(tickPort)
+    : new SelfPacedTickSource(FRAME_MS / phases, opts.pacingGuardMs ?? 1.5, (err) =>
+        log.error({ err }, 'media tick failed'),
+      ),
   emit: (e) => post({ t: 'evt', e }),
-  log: createLogger('media-worker'),
+  log,
   thread: 'worker',
 });
 

@@ -1,0 +1,100 @@
+/**
+ * The media clock's two real-time sources: the worker pacing itself (timer + Atomics.wait) and the ticker thread
+ * posting to the worker. Both must keep the 20 ms grid; which one is the default is a measurement (index.ts).
+ */
+import { createSocket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SelfPacedTickSource } from '../../../server/media/engine/ticker.js';
+import { createMediaEngine, DEFAULT_PACING, type MediaEngine } from '../../../server/media/engine/index.js';
+import { RtpPacketView } from '../../../server/media/rtp/packet.js';
+import { rtpPortRange } from '../../helpers/ports.js';
+import { sleep } from '../../helpers/tmp.js';
+
+describe('SelfPacedTickSource', () => {
+  it('ticks on the t0 + k·period grid with increasing indices, and not after close (twice)', async () => {
+    const src = new SelfPacedTickSource(5, 1.5);
+    const ticks: { k: number; late: number }[] = [];
+    const t0 = performance.now();
+    src.start((k, late) => ticks.push({ k, late }));
+    await sleep(300);
+    src.close();
+    src.close();
+    const n = ticks.length;
+    // 60 grid points in 300 ms; a loaded machine may skip some (a stall is skipped, never replayed as a burst).
+    expect(n).toBeGreaterThan(20);
+    expect(n).toBeLessThanOrEqual(61);
+    for (let i = 1; i < n; i++) expect(ticks[i]!.k).toBeGreaterThan(ticks[i - 1]!.k);
+    // The index says which grid point a tick is: never more ticks than grid points elapsed.
+    expect(ticks[n - 1]!.k).toBeLessThanOrEqual((performance.now() - t0) / 5);
+    // Atomics.wait covers the timer's early firing: a tick is never delivered before its due time.
+    for (const t of ticks) expect(t.late).toBeGreaterThanOrEqual(-0.05);
+    await sleep(30);
+    expect(ticks.length).toBe(n);
+  });
+
+  it('a consumer that throws is counted and reported, and the clock goes on', async () => {
+    const reported: unknown[] = [];
+    const src = new SelfPacedTickSource(5, 1.5, (e) => reported.push(e));
+    let calls = 0;
+    src.start(() => {
+      calls++;
+      if (calls === 2) throw new Error('boom');
+    });
+    await sleep(100);
+    src.close();
+    expect(calls).toBeGreaterThan(4);
+    expect(src.errors).toBe(1);
+    expect((reported[0] as Error).message).toBe('boom');
+  });
+});
+
+describe('media worker clock, both pacing designs', () => {
+  let engine: MediaEngine | null = null;
+  afterEach(async () => {
+    await engine?.close();
+    engine = null;
+  });
+
+  expect(['self', 'ticker']).toContain(DEFAULT_PACING);
+
+  for (const pacing of ['self', 'ticker'] as const) {
+    it(`${pacing}: a played tone leaves every 20 ms with continuous sequence numbers`, async () => {
+      const r = await rtpPortRange(4);
+      engine = await createMediaEngine({
+        thread: 'worker',
+        pacing,
+        bindAddress: '127.0.0.1',
+        portMin: r.start,
+        portMax: r.end,
+      });
+      const sock = createSocket('udp4');
+      await new Promise<void>((res) => sock.bind(0, '127.0.0.1', res));
+      const got: { at: number; seq: number }[] = [];
+      const v = new RtpPacketView();
+      sock.on('message', (buf) => {
+        v.parse(buf);
+        if (v.payloadType === 0) got.push({ at: performance.now(), seq: v.sequenceNumber });
+      });
+      try {
+        const ep = await engine.createRtpEndpoint();
+        const port = sock.address().port;
+        await ep.answer(
+          `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n`,
+        );
+        expect((await ep.play([{ toneHz: 1000, ms: 1000 }])).reason).toBe('done');
+        await sleep(40);
+      } finally {
+        sock.close();
+      }
+      // A stalled tick is skipped, not replayed: the prompt then takes longer, but every frame still leaves once.
+      expect(got.length).toBeGreaterThanOrEqual(49);
+      expect(got.length).toBeLessThanOrEqual(51);
+      for (let i = 1; i < got.length; i++) expect(got[i]!.seq).toBe((got[i - 1]!.seq + 1) & 0xffff);
+      const span = got[got.length - 1]!.at - got[0]!.at;
+      // The mean interval is the clock's rate (jitter averages out over 50 packets; a stall only lengthens it).
+      const mean = span / (got.length - 1);
+      expect(mean).toBeGreaterThan(19);
+      expect(mean).toBeLessThan(23);
+    });
+  }
+});
