@@ -363,6 +363,12 @@ ${hs.interviewList.length ? `<p>投诉量达到 ${hs.threshold} 件、建议行�
 `;
   }
 
+  /** Calls fn whenever something on the wallboard may have changed (queue or agent events). */
+  onWallboardChange(fn: () => void): () => void {
+    const offs = [this.acd.on('queue_changed', fn), this.acd.on('agent_state', fn)];
+    return () => offs.forEach((o) => o());
+  }
+
   /** The wallboard picture now. */
   wallboard(): WallboardPayload {
     const now = this.now();

@@ -17,8 +17,7 @@ export type AgentStateName = 'offline' | 'ready' | 'not_ready' | 'reserved' | 'o
  * the answer left, so the desktop corrects its timers on every request, not only on pushed state changes.
  */
 export type Ack<T> =
-  | { ok: true; data: T; serverNow: number }
-  | { ok: false; error: string; message: string; serverNow: number };
+  { ok: true; data: T; serverNow: number } | { ok: false; error: string; message: string; serverNow: number };
 
 /** An agent as the desktop shows it; `since` and `wrapUpUntil` are server clock ms, compare with `serverNow`. */
 export interface AgentStatePayload {
@@ -71,7 +70,53 @@ export interface QueueStatsPayload {
   agents: Record<AgentStateName, number>;
 }
 
+/** Call figures over a window (rates 0–1, null when nothing counts yet). docs/metrics.md defines them. */
+export interface WallboardWindow {
+  offered: number;
+  answered: number;
+  abandoned: number;
+  shortAbandoned: number;
+  /** 接通率 = answered / (offered − shortAbandoned). */
+  answerRate: number | null;
+  abandonRate: number | null;
+  /** SL = answered within the queue's target / (offered − shortAbandoned). */
+  serviceLevel: number | null;
+  asaMs: number | null;
+}
+
+/** The lead's wallboard, pushed as `wallboard:update` (on change, ≤ 4/s, and a heartbeat every second). */
+export interface WallboardPayload {
+  /** Server wall time (epoch ms) the picture was taken. */
+  serverNow: number;
+  queues: Array<{
+    queueId: string;
+    name: string;
+    waiting: number;
+    callbacks: number;
+    longestWaitMs: number;
+    agents: Record<AgentStateName, number>;
+    /** The last 30 minutes (by time of entering the queue). */
+    rolling30: WallboardWindow;
+    /** Since 00:00 Beijing time. */
+    today: WallboardWindow;
+  }>;
+  totals: { waiting: number; longestWaitMs: number; rolling30: WallboardWindow; today: WallboardWindow };
+  /** Logged-in agents. */
+  agents: Array<{
+    agentId: string;
+    displayName: string;
+    state: AgentStateName;
+    reason: string | null;
+    seat: string | null;
+    timeInStateMs: number;
+    callsHandled: number;
+    callQueueId: string | null;
+  }>;
+}
+
 export interface ServerToClientEvents {
+  /** To leads and admins: the wallboard picture (metrics, issue 8). */
+  'wallboard:update': (p: WallboardPayload) => void;
   /** To the agent's own room and to leads/admins. */
   'agent:state': (p: AgentStateChange) => void;
   /** To the agent's room: a call (or callback) is being offered; the seat rings at the same time. */
@@ -101,6 +146,8 @@ export interface ClientToServerEvents {
   'agent:wrap_up_extend': (p: { seconds: number }, ack: (r: Ack<AgentStatePayload>) => void) => void;
   'queues:get': (p: Record<string, never>, ack: (r: Ack<{ queues: QueueStatsPayload[] }>) => void) => void;
   'lead:agents': (p: Record<string, never>, ack: (r: Ack<{ agents: AgentStatePayload[] }>) => void) => void;
+  /** The wallboard picture now (a board's first paint; updates follow as `wallboard:update`). */
+  'wallboard:get': (p: Record<string, never>, ack: (r: Ack<WallboardPayload>) => void) => void;
   'lead:force_state': (
     p: { workNo: string; state: 'ready' | 'not_ready' | 'offline'; reason?: string },
     ack: (r: Ack<AgentStatePayload>) => void,
@@ -116,6 +163,7 @@ export const EVENT_ROLES: Readonly<Record<keyof ClientToServerEvents, readonly R
   'agent:wrap_up_extend': ['agent', 'lead'],
   'queues:get': ['agent', 'lead', 'admin'],
   'lead:agents': ['lead', 'admin'],
+  'wallboard:get': ['lead', 'admin'],
   'lead:force_state': ['lead', 'admin'],
 };
 

@@ -5,6 +5,8 @@ import type { AgentView } from '../../acd/acd.js';
 import { AcdError, type AcdService } from '../../acd/service.js';
 import { createLogger, guardListener } from '../../util/log.js';
 import type { AuthService, AuthUser } from '../auth/plugin.js';
+import type { Clock } from '../../util/clock.js';
+import { CoalescingPusher } from '../../metrics/wallboard.js';
 import {
   EVENT_ROLES,
   rooms,
@@ -14,6 +16,7 @@ import {
   type ClientToServerEvents,
   type QueueStatsPayload,
   type ServerToClientEvents,
+  type WallboardPayload,
 } from './events.js';
 
 interface SocketData {
@@ -31,6 +34,15 @@ export interface SocketHubDeps {
   log?: Logger;
   /** Server clock, sent with state changes so desktops can show "in this state for …". */
   now?: () => number;
+  /** The lead wallboard feed (metrics, issue 8): `wallboard:update` pushes and `wallboard:get`. */
+  wallboard?: WallboardSource;
+}
+
+export interface WallboardSource {
+  snapshot(): WallboardPayload;
+  onChange(fn: () => void): () => void;
+  /** Coalescing (≤ 4/s) and the 1 s heartbeat run on this clock. */
+  clock: Clock;
 }
 
 export interface SocketHub {
@@ -123,6 +135,46 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketHubDeps):
           io.to([rooms.role('agent'), rooms.role('lead'), rooms.role('admin')]).emit('queue:stats', {
             queues: queueStats(svc),
           });
+        });
+      }),
+    );
+  }
+
+  // --- wallboard (metrics, issue 8): pushed on change (coalesced, ≤ 4/s) and every second to leads ---
+  if (deps.wallboard) {
+    const wb = deps.wallboard;
+    const leadRooms = [rooms.role('lead'), rooms.role('admin')];
+    const pusher = new CoalescingPusher(wb.clock, () => {
+      // Nobody watching: do not build the picture at all.
+      if (!leadRooms.some((r) => (io.sockets.adapter.rooms.get(r)?.size ?? 0) > 0)) return;
+      io.to(leadRooms).emit('wallboard:update', wb.snapshot());
+    });
+    unsubscribe.push(
+      wb.onChange(() => pusher.changed()),
+      () => pusher.close(),
+    );
+    io.on(
+      'connection',
+      guardListener('socket.wallboard', log, (socket: IoSocket) => {
+        socket.on('wallboard:get', (payload, ack) => {
+          const reply = typeof ack === 'function' ? ack : () => undefined;
+          const r = deps.auth.resolve(socket.data.token);
+          const base = { serverNow: now() };
+          if (!r) {
+            (reply as (x: unknown) => void)({
+              ok: false,
+              error: 'unauthorized',
+              message: '登录已过期，请重新登录',
+              ...base,
+            });
+            return;
+          }
+          if (!EVENT_ROLES['wallboard:get'].includes(r.user.role)) {
+            (reply as (x: unknown) => void)({ ok: false, error: 'forbidden', message: '没有权限执行此操作', ...base });
+            return;
+          }
+          void payload;
+          (reply as (x: unknown) => void)({ ok: true, data: wb.snapshot(), ...base });
         });
       }),
     );
