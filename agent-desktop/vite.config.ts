@@ -1,4 +1,7 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
 /**
  * The agent desktop bundle: `vite build agent-desktop` → agent-desktop/dist, served at / by
@@ -15,6 +18,8 @@ export default defineConfig({
     sourcemap: true,
     // JsSIP alone is ~800 kB unminified; one chunk keeps the first paint to one request.
     chunkSizeWarningLimit: 1500,
+    // Two pages: the agent desktop at / and the merchant station portal at /merchant (merchant.html).
+    rollupOptions: { input: { main: here('./index.html'), merchant: here('./merchant.html') } },
   },
   server: {
     // The desktop imports the typed socket contract from server/api/socket/events.ts.

@@ -21,6 +21,8 @@ export interface StaticRoutesOptions {
 
 /** Paths that belong to the API, SIP over WebSocket and socket.io: never answered with the desktop. */
 const NOT_SPA = /^\/(api|sip|socket\.io)(\/|$)/;
+/** /merchant and below: the merchant station portal (merchant.html). */
+const MERCHANT_PAGE = /^\/merchant(\/|$)/;
 
 /**
  * Serves the agent desktop at / with a single-page-app fallback: any other GET that wants HTML gets
@@ -37,7 +39,7 @@ export const staticRoutes: FastifyPluginAsync<StaticRoutesOptions> = async (app,
       wildcard: true,
       index: ['index.html'],
       setHeaders(res, file) {
-        if (file.endsWith('index.html')) res.header('cache-control', 'no-cache');
+        if (file.endsWith('.html')) res.header('cache-control', 'no-cache');
         else if (file.includes(`${path.sep}assets${path.sep}`))
           res.header('cache-control', 'public, max-age=31536000, immutable');
       },
@@ -53,7 +55,10 @@ export const staticRoutes: FastifyPluginAsync<StaticRoutesOptions> = async (app,
       path.extname(urlPath) === '' &&
       (req.headers.accept ?? '').includes('text/html');
     if (wantsPage && built) {
-      return reply.header('cache-control', 'no-cache').sendFile('index.html', root, { cacheControl: false });
+      // The merchant station portal is its own page (a second Vite entry) with its own client-side paths.
+      const page =
+        MERCHANT_PAGE.test(urlPath) && existsSync(path.join(root, 'merchant.html')) ? 'merchant.html' : 'index.html';
+      return reply.header('cache-control', 'no-cache').sendFile(page, root, { cacheControl: false });
     }
     if (wantsPage) {
       return reply

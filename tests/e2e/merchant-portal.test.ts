@@ -1,0 +1,158 @@
+/**
+ * The merchant station portal in headless Chromium against the real server: the station's account logs
+ * in at /merchant, its softphone registers device 3001 over /sip, a three-way call announced for a case
+ * shows the case with the consumer masked, a wrong outcome shows the server's field error, and the
+ * recorded outcome moves the case to 调解成功 (checked through GET /api/cases/{id}).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CaseStatus } from '../../server/cases/workflow.js';
+import { launchChromium, type TestBrowser } from '../helpers/browser.js';
+import { ensureDesktopBuild, routeDesktop, startDesktopServer, type DesktopServer } from './desktop-server.js';
+
+const SHOTS = path.resolve('.test-results/e2e');
+
+async function rest<T>(url: string, method: string, token: string | null, body?: unknown) {
+  const res = await fetch(url, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, data: (await res.json()) as T };
+}
+
+/** YYYY-MM-DD in Asia/Shanghai, `days` from now. */
+function shanghaiDate(days: number): string {
+  return new Date(Date.now() + 8 * 3600_000 + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+describe('merchant portal e2e', () => {
+  let srv: DesktopServer;
+  let tb: TestBrowser;
+  let page: Page;
+  let lead: string;
+  let caseId: number;
+
+  beforeAll(async () => {
+    await ensureDesktopBuild();
+    srv = await startDesktopServer();
+    tb = await launchChromium();
+    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
+    page = await tb.context.newPage();
+    page.on('console', (m) => tb.consoleLines.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => tb.consoleLines.push(`[pageerror] ${e.message}`));
+    lead = (
+      await rest<{ token: string }>(`${srv.url}/api/auth/login`, 'POST', null, {
+        username: 'lead01',
+        password: 'lead12315',
+      })
+    ).data.token;
+    // A complaint accepted by the lead: the three-way call with the station is its mediation.
+    const created = await rest<{ id: number; version: number }>(`${srv.url}/api/cases`, 'POST', lead, {
+      type: 'complaint',
+      consumer: { name: '张三', phone: '13812345678', address: '深圳市南山区科技园' },
+      respondent: { name: '示例家电维权站（深圳南山）', creditCode: '', address: '' },
+      area: '440305',
+      category: 'G0101',
+      description: '购买的冰箱三天后不制冷，商家拒绝退换。',
+      request: '退货退款',
+    });
+    expect(created.status).toBe(201);
+    caseId = created.data.id;
+    srv.server.cases.transition(
+      caseId,
+      created.data.version,
+      { to: CaseStatus.Accepted },
+      { id: null, role: 'system' },
+    );
+    mkdirSync(SHOTS, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (process.env.E2E_DEBUG) console.log(tb?.consoleLines.join('\n'));
+    await tb?.close();
+    await srv?.close();
+  });
+
+  it('is served at /merchant with its own Chinese title and login', async () => {
+    const res = await page.goto(`${srv.url}/merchant`);
+    expect(res?.status()).toBe(200);
+    await page.getByRole('button', { name: '登录' }).waitFor();
+    expect(await page.title()).toBe('12315 维权站工作台');
+  });
+
+  it('an agent account is turned away', async () => {
+    await page.getByLabel('用户名').fill('agent01');
+    await page.getByLabel('密码').fill('agent12315');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByTestId('notice').getByText('此入口仅供维权站账号使用').waitFor();
+  });
+
+  it('the station logs in, its phone registers, and it waits for a call', async () => {
+    await page.getByLabel('用户名').fill('m3001');
+    await page.getByLabel('密码').fill('merchant12315');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByTestId('merchant-waiting').waitFor();
+    await page.getByTestId('phone-status').getByText('电话已就绪').waitFor({ timeout: 15_000 });
+  });
+
+  it('an announced three-way call shows the case with the consumer masked', async () => {
+    const station = (
+      await rest<{ items: { id: number; extension: string }[] }>(
+        `${srv.url}/api/merchants/search?q=3001&caseId=${caseId}`,
+        'GET',
+        lead,
+      )
+    ).data.items[0]!;
+    const stationId = srv.server.merchants.byExtension('3001')!.id;
+    expect(station.id).toBe(stationId); // the respondent's station is suggested first
+    const a = await rest(`${srv.url}/api/merchants/${stationId}/calls`, 'POST', lead, { callId: 'e2e-call-1', caseId });
+    expect(a.status).toBe(201);
+    const summary = page.getByTestId('case-summary');
+    await summary.waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.getByTestId('consumer').textContent()).toBe('张* 138****5678');
+    const text = (await summary.textContent()) ?? '';
+    expect(text).not.toContain('13812345678');
+    expect(text).not.toContain('科技园');
+    expect(text).toContain('退货退款');
+    await page.screenshot({ path: path.join(SHOTS, 'merchant-portal-case.png'), fullPage: true });
+  });
+
+  it('a past deadline shows the server field error; a valid outcome moves the case to 调解成功', async () => {
+    const form = page.getByTestId('outcome-form');
+    await form.getByLabel('处理方式').selectOption('refund');
+    await form.getByLabel('金额（元）').fill('199');
+    await form.getByLabel('履行期限').fill('2020-01-01');
+    await form.getByLabel('备注').fill('三日内上门取回并退款');
+    await form.getByRole('button', { name: '提交调解结果' }).click();
+    await page.getByTestId('error-deadline').getByText('履行期限不能早于今天').waitFor();
+    await form.getByLabel('履行期限').fill(shanghaiDate(7));
+    await form.getByRole('button', { name: '提交调解结果' }).click();
+    await page.getByTestId('outcome-recorded').getByText('已登记：调解成功').waitFor();
+    const c = await rest<{ status: string; statusLabel: string; statusReason: string }>(
+      `${srv.url}/api/cases/${caseId}`,
+      'GET',
+      lead,
+    );
+    expect(c.data.status).toBe('mediation_succeeded');
+    expect(c.data.statusReason).toBe(`维权站调解成功：退款 199.00 元，${shanghaiDate(7)} 前履行；三日内上门取回并退款`);
+    const m = await rest<{ items: { remedy: string; amount: number }[] }>(
+      `${srv.url}/api/cases/${caseId}/mediation`,
+      'GET',
+      lead,
+    );
+    expect(m.data.items).toEqual([expect.objectContaining({ remedy: 'refund', amount: 199 })]);
+    await page.screenshot({ path: path.join(SHOTS, 'merchant-portal-recorded.png'), fullPage: true });
+  });
+
+  it('switches to English', async () => {
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByText('Recorded: Settled').waitFor();
+    expect(await page.title()).toBe('12315 Merchant Station');
+  });
+});
