@@ -47,6 +47,9 @@ import { attachCaseSocket, caseRoutes, type CaseSocket } from './api/routes/case
 import { kbRoutes } from './api/routes/kb.js';
 import { seatCredentialsRoutes } from './api/routes/seat-credentials.js';
 import { staticRoutes } from './api/routes/static.js';
+import { metricsRoutes } from './api/routes/metrics.js';
+import { reportRoutes } from './api/routes/reports.js';
+import { MetricsService } from './metrics/service.js';
 import type { IvrServices } from './ivr/port.js';
 import { Directory } from './directory/directory.js';
 import { seedDemo, type DemoSeed } from './directory/seed.js';
@@ -103,6 +106,8 @@ export interface HotlineServer {
   /** For call control's three-way: station id → extension or external number. */
   readonly stationResolver: StationResolver;
   readonly cdr: CdrStore;
+  /** Event log, KPIs, reports, Prometheus and the wallboard feed (issue 8). */
+  readonly metrics: MetricsService;
   readonly http: FastifyInstance;
   readonly demoSeed: DemoSeed | null;
   start(): Promise<void>;
@@ -309,6 +314,15 @@ export async function createHotlineServer(
   acdBridge.attach(acdCore);
   access.acd = acdBridge;
   const acd = new AcdService({ db, directory, acd: acdCore, log: createLogger('acd') });
+  // Metrics: the event log rides on the NORMAL-sync connection with the CDRs (batched, no fsync per event).
+  const metrics = new MetricsService({
+    acd: acdCore,
+    logDb: locationDb,
+    caseDb: db,
+    clock,
+    cdrs: (from, to) => cdr.list({ from, to, limit: 1_000_000 }),
+    log: createLogger('metrics'),
+  });
 
   const inbound = new InboundCalls({
     directory,
@@ -386,6 +400,8 @@ export async function createHotlineServer(
     queuesOf: (userId) => Object.keys(acd.store.agentByUser(userId)?.queues ?? {}),
     wallNow: wallClock,
   });
+  await http.register(metricsRoutes, { metrics, scrapeToken: process.env.METRICS_TOKEN ?? null });
+  await http.register(reportRoutes, { metrics });
   await http.register(staticRoutes, {});
 
   let sockets: SocketHub | null = null;
@@ -410,13 +426,18 @@ export async function createHotlineServer(
     mediation,
     stationResolver,
     cdr,
+    metrics,
     http,
     demoSeed,
     async start() {
       await sip.listen();
       await http.listen({ host: config.bindHost, port: config.httpPort });
       sip.attachWebSocket(http.server, '/sip', https !== undefined);
-      sockets = attachSocketServer(http.server, { auth, acd });
+      sockets = attachSocketServer(http.server, {
+        auth,
+        acd,
+        wallboard: { snapshot: () => metrics.wallboard(), onChange: (fn) => metrics.onWallboardChange(fn), clock },
+      });
       // The case form's live autosave, on the same socket.io server (namespace /cases).
       caseSocket = attachCaseSocket(sockets.io, {
         auth,
@@ -438,6 +459,7 @@ export async function createHotlineServer(
         caseSocket?.close();
         await sockets?.close();
         acdCore.close();
+        metrics.close();
         flows.close();
         await http.close();
         await sip.close();
