@@ -24,13 +24,19 @@ async function main(): Promise<void> {
   const listening = server.listening();
   rootLogger.info({ sip: listening.sip, http: listening.http }, '12315 hotline server started');
 
+  // Issue 9: the first SIGTERM/SIGINT drains (new calls 503, live calls go on up to DRAIN_TIMEOUT_MS);
+  // a second one stops at once (live calls are hung up by close()).
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      rootLogger.warn({ signal }, 'second signal: closing now');
+      void server.close().finally(() => process.exit(0));
+      return;
+    }
     stopping = true;
     rootLogger.info({ signal }, 'shutting down');
     server
-      .close()
+      .shutdown()
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         rootLogger.error({ err }, 'shutdown failed');

@@ -28,10 +28,12 @@ export interface InboundCallsOptions {
   serviceNumbers: readonly string[];
   handler: CallHandler;
   log: Logger;
+  /** Admission control (issue 9): overload, channel limit, draining. Checked before anything else. */
+  gate?: { admit(): { ok: true } | { ok: false; reason: string; retryAfterS: number } };
 }
 
 export class InboundCalls {
-  readonly stats = { offered: 0, rejected: 0 };
+  readonly stats = { offered: 0, rejected: 0, shed: 0 };
   /** Built once: every INVITE used to allocate this context and its bound functions. */
   private readonly ctx: AdmissionContext;
 
@@ -48,6 +50,17 @@ export class InboundCalls {
 
   handle(request: IncomingRequest): void | Promise<void> {
     const { req } = request;
+    // Shed first: refusing before digest and routing is what keeps the calls already up unaffected,
+    // and a 503 says nothing about which extensions exist (§21.5.4, Retry-After §20.33).
+    const verdict0 = this.o.gate?.admit();
+    if (verdict0 && !verdict0.ok) {
+      this.stats.shed++;
+      request.reply(503, {
+        reason: verdict0.reason === 'draining' ? 'Service Unavailable (shutting down)' : 'Service Unavailable',
+        headers: [['Retry-After', String(verdict0.retryAfterS)]],
+      });
+      return;
+    }
     const dialled = normaliseDialled(req.uri.user);
     const ctx = this.ctx;
 
