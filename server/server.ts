@@ -62,6 +62,10 @@ import { SipDefence } from './sip/ua/defence.js';
 import { openDatabase, type Database } from './storage/database.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger } from './util/log.js';
+// --- ops (issue 9): admission control, graceful shutdown ---
+import { AdmissionControl, ProcessProbes, type AdmissionLimits, type LoadProbes } from './ops/overload.js';
+import { loadOpsConfig, type OpsConfig, type RetentionConfig } from './ops/config.js';
+import { gracefulShutdown, type ShutdownReport } from './ops/shutdown.js';
 
 export const SERVER_NAME = 'hotline12315/0.1';
 
@@ -79,6 +83,10 @@ export interface HotlineServerOverrides {
   ivrFlowsDir?: string;
   /** Faster scrypt for tests. */
   scrypt?: { N: number; r: number; p: number };
+  /** Ops settings over the environment's (issue 9): admission limits, drain, retention. */
+  ops?: { admission?: Partial<AdmissionLimits>; drainTimeoutMs?: number; retention?: Partial<RetentionConfig> };
+  /** Load probes for admission control; default the process's own (event-loop delay, CPU, calls). */
+  loadProbes?: LoadProbes;
   /** Merchant stations for three-way calls; default: the id is a registered station extension. */
   stations?: StationResolver;
   /** The agent hangs up while the station rings: consumer back to the queue (default) or kept for the station. */
@@ -109,6 +117,11 @@ export interface HotlineServer {
   /** Event log, KPIs, reports, Prometheus and the wallboard feed (issue 8). */
   readonly metrics: MetricsService;
   readonly http: FastifyInstance;
+  /** Admission control for new calls (503 + Retry-After when overloaded, full or draining). */
+  readonly admission: AdmissionControl;
+  readonly ops: OpsConfig;
+  /** SIGTERM: new calls 503, live calls drain up to drainTimeoutMs, the rest hung up, then close(). */
+  shutdown(o?: { drainTimeoutMs?: number }): Promise<ShutdownReport>;
   readonly demoSeed: DemoSeed | null;
   start(): Promise<void>;
   listening(): {
@@ -324,7 +337,16 @@ export async function createHotlineServer(
     log: createLogger('metrics'),
   });
 
+  const envOps = loadOpsConfig(process.env);
+  const ops: OpsConfig = {
+    admission: { ...envOps.admission, ...o.ops?.admission },
+    drainTimeoutMs: o.ops?.drainTimeoutMs ?? envOps.drainTimeoutMs,
+    retention: { ...envOps.retention, ...o.ops?.retention },
+  };
+  const processProbes = o.loadProbes ? null : new ProcessProbes(() => calls.calls.size);
+  const admission = new AdmissionControl(o.loadProbes ?? processProbes!, clock, ops.admission);
   const inbound = new InboundCalls({
+    gate: admission,
     directory,
     authenticator,
     accessNumbers: config.accessNumbers,
@@ -429,7 +451,23 @@ export async function createHotlineServer(
     metrics,
     http,
     demoSeed,
+    admission,
+    ops,
+    shutdown(this: HotlineServer, so: { drainTimeoutMs?: number } = {}) {
+      return gracefulShutdown(
+        {
+          drain: () => admission.drain(),
+          liveCalls: () => calls.calls.size,
+          hangupAll: () => calls.close(),
+          close: () => this.close(),
+        },
+        { drainTimeoutMs: so.drainTimeoutMs ?? ops.drainTimeoutMs },
+        clock,
+        log,
+      );
+    },
     async start() {
+      admission.start();
       await sip.listen();
       await http.listen({ host: config.bindHost, port: config.httpPort });
       sip.attachWebSocket(http.server, '/sip', https !== undefined);
@@ -455,6 +493,8 @@ export async function createHotlineServer(
     },
     close() {
       closed ??= (async () => {
+        admission.close();
+        processProbes?.close();
         await calls.close();
         caseSocket?.close();
         await sockets?.close();
