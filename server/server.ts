@@ -402,9 +402,41 @@ export async function createHotlineServer(
     ...control,
     stations: o.stations ?? stationResolver,
     agentHangup: o.threeWayAgentHangup ?? (process.env.THREE_WAY_AGENT_HANGUP === 'keep' ? 'keep' : 'queue'),
-    publish: (agentId, p) => sockets?.io.to(toLeadsAnd(agentId)).emit('call:conference', p),
+    publish: (agentId, p) => {
+      sockets?.io.to(toLeadsAnd(agentId)).emit('call:conference', p);
+      // The station is out of the call: its portal keeps the case for the outcome form, marked ended.
+      if (p.state === 'ended' || p.state === 'failed' || p.state === 'two_party') merchantCalls.ended(p.callId);
+    },
     onStationFailed: (call, station, reason) =>
       log.info({ call: call.id, station: station.id, reason }, 'station did not join the three-way call'),
+  });
+  const supervisor = new SupervisorService({
+    ...control,
+    coach: (agentId, p) => {
+      if (agentId) sockets?.io.to(socketRooms.agent(agentId)).emit('call:coaching', p);
+    },
+  });
+  const actorOf = (u: { id: number; username: string; role: string }): ControlActor => ({
+    username: u.username,
+    role: u.role as ControlActor['role'],
+    agentId: acd.store.agentByUser(u.id)?.workNo ?? null,
+  });
+  await http.register(callControlRoutes, {
+    control: {
+      actor: actorOf,
+      transfer: (id, a, target, mode) => transfers.transfer(id, a as ControlActor, target, mode ?? 'cold'),
+      transferComplete: (id, a) => transfers.complete(id, a as ControlActor),
+      transferCancel: (id, a) => transfers.cancel(id, a as ControlActor),
+      threeWay: (id, a, station) => threeWay.start(id, a as ControlActor, station),
+      threeWayJoin: (id, a) => threeWay.join(id, a as ControlActor),
+      leave: (id, a) => threeWay.leave(id, a as ControlActor),
+      rejoin: (id, a) => threeWay.rejoin(id, a as ControlActor),
+      end: (id, a) => threeWay.end(id, a as ControlActor),
+      monitor: (id, a, mode, seat) => supervisor.monitor(id, a as ControlActor, mode, seat),
+      monitorStop: (id, a) => supervisor.stop(id, a as ControlActor),
+      errorOf: (err) =>
+        err instanceof CallControlError ? { status: err.status, code: err.code, message: err.message } : null,
+    },
   });
   await http.register(caseRoutes, {
     cases,
