@@ -7,6 +7,7 @@ import type { AcdService } from '../acd/service.js';
 import { agentRoutes } from './routes/agents.js';
 import { queueRoutes } from './routes/queues.js';
 import { recordRoutes } from '../ops/route-table.js';
+import { registerOpenApi } from './openapi.js';
 
 export interface HttpAppDeps {
   health: HealthInfo;
@@ -30,6 +31,8 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     : Fastify({ logger: deps.logger ?? false, bodyLimit: 1024 * 1024 });
   // --- ops (issue 9): the route table for the route × role audit test ---
   recordRoutes(app);
+  // --- cases (issue 6): OpenAPI at /docs, collected from every route registered after this ---
+  await registerOpenApi(app, deps.auth);
   // --- auth / ACD (issue 5): first, so its deny-by-default hook covers every later route ---
   if (deps.auth) {
     await app.register(authPlugin, { auth: deps.auth });
