@@ -101,6 +101,7 @@ export function connectSocket(
   socket.on('agent:state', (change) => s().agentStateChanged(change));
   socket.on('agent:offer', (offer) => s().offerArrived(offer));
   socket.on('queue:stats', (p) => s().queuesUpdated(p.queues));
+  socket.on('call:conference', (p) => s().conferenceUpdated(p));
 
   let closed = false;
   return {

@@ -1,12 +1,13 @@
 import type { StateCreator } from 'zustand/vanilla';
 import type { CallSlice } from './call.js';
 import type { CaseSlice } from './case.js';
+import type { ConferenceSlice } from './conference.js';
 import type { PhoneSlice } from './phone.js';
 import type { QueueSlice } from './queue.js';
 import type { SessionSlice } from './session.js';
 import type { UiSlice } from './ui.js';
 
-export type DesktopState = SessionSlice & PhoneSlice & CallSlice & QueueSlice & UiSlice & CaseSlice;
+export type DesktopState = SessionSlice & PhoneSlice & CallSlice & QueueSlice & UiSlice & CaseSlice & ConferenceSlice;
 
 /** Injected so slices stay pure and testable: the local clock and where the login survives a reload. */
 export interface StoreDeps {
