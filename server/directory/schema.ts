@@ -58,4 +58,15 @@ export const directoryMigrations: readonly Migration[] = [
       CREATE INDEX web_users_station ON web_users(station_id);
     `,
   },
+  {
+    id: 2,
+    name: 'trunk outbound address, caller id and number prefix',
+    up: `
+      ALTER TABLE trunks ADD COLUMN out_host TEXT;
+      ALTER TABLE trunks ADD COLUMN out_port INTEGER CHECK (out_port IS NULL OR out_port BETWEEN 1 AND 65535);
+      ALTER TABLE trunks ADD COLUMN out_transport TEXT CHECK (out_transport IS NULL OR out_transport IN ('UDP', 'TCP', 'TLS'));
+      ALTER TABLE trunks ADD COLUMN out_caller_id TEXT;
+      ALTER TABLE trunks ADD COLUMN out_prefix TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];

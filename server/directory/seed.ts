@@ -1,6 +1,7 @@
 import type { Database } from '../storage/database.js';
 import { Directory } from './directory.js';
 import { hashPassword, type ScryptParams } from './password.js';
+import { parseOutboundSpec, type TrunkOutbound } from './trunks.js';
 import type { WebRole } from './web-users.js';
 
 /**
@@ -13,7 +14,12 @@ export interface DemoSeed {
   realm: string;
   seats: Array<{ extension: string; password: string }>;
   stations: Array<{ extension: string; password: string }>;
-  trunks: Array<{ name: string; sources: string[]; dids: Array<{ did: string; accessNumber: string }> }>;
+  trunks: Array<{
+    name: string;
+    sources: string[];
+    dids: Array<{ did: string; accessNumber: string }>;
+    outbound?: TrunkOutbound | null;
+  }>;
   webUsers: Array<{ username: string; password: string; role: WebRole; station?: string }>;
 }
 
@@ -24,12 +30,24 @@ const STATION_PATTERNS = ['8XXX'];
 
 export async function seedDemo(
   db: Database,
-  opts: { realm?: string; accessNumber?: string; scrypt?: ScryptParams } = {},
+  opts: {
+    realm?: string;
+    accessNumber?: string;
+    scrypt?: ScryptParams;
+    /** The demo trunk's far end for calls out (e.g. a test UAS); default from OUTBOUND_TRUNK. */
+    outbound?: TrunkOutbound | null;
+  } = {},
 ): Promise<DemoSeed | null> {
+  const envOut = process.env.OUTBOUND_TRUNK;
+  const outbound = opts.outbound !== undefined ? opts.outbound : envOut ? parseOutboundSpec(envOut) : null;
   const realm = opts.realm ?? '12315.local';
   const access = opts.accessNumber ?? '12315';
   const dir = new Directory(db, { scrypt: opts.scrypt });
-  if (!dir.isEmpty()) return null;
+  if (!dir.isEmpty()) {
+    // An installation seeded earlier still follows OUTBOUND_TRUNK for its demo trunk.
+    if (outbound && dir.trunks.get('loopback')) dir.trunks.update('loopback', { outbound });
+    return null;
+  }
 
   const seed: DemoSeed = {
     realm,
@@ -38,7 +56,9 @@ export async function seedDemo(
       return { extension: ext, password: `demo${ext}` };
     }),
     stations: [{ extension: '3001', password: 'demo3001' }],
-    trunks: [{ name: 'loopback', sources: ['127.0.0.1', '::1'], dids: [{ did: access, accessNumber: access }] }],
+    trunks: [
+      { name: 'loopback', sources: ['127.0.0.1', '::1'], dids: [{ did: access, accessNumber: access }], outbound },
+    ],
     webUsers: [
       { username: 'admin', password: 'admin12315', role: 'admin' },
       { username: 'lead01', password: 'lead12315', role: 'lead' },
@@ -76,7 +96,8 @@ export async function seedDemo(
         outboundPatterns: STATION_PATTERNS,
       });
     }
-    for (const t of seed.trunks) dir.trunks.create({ name: t.name, allowedSources: t.sources, dids: t.dids });
+    for (const t of seed.trunks)
+      dir.trunks.create({ name: t.name, allowedSources: t.sources, dids: t.dids, outbound: t.outbound ?? null });
     seed.webUsers.forEach((u, i) =>
       dir.webUsers.insertHashed(
         { username: u.username, role: u.role, displayName: u.username, stationExtension: u.station },

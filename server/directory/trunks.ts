@@ -24,6 +24,45 @@ export interface TrunkRegistration {
   expires: number;
 }
 
+/**
+ * Where calls to consumers leave (callbacks, agents dialling out). The address is an IP: trunks are
+ * provisioned by address and we do no DNS on the call path.
+ */
+export interface TrunkOutbound {
+  host: string;
+  port: number;
+  transport: 'UDP' | 'TCP' | 'TLS';
+  /** Number presented to the consumer (From user), e.g. the hotline's 12315; null: the calling seat's. */
+  callerId: string | null;
+  /** Put in front of every dialled number (carrier routing prefix, e.g. 0 for an outside line). */
+  prefix: string;
+}
+
+/** `OUTBOUND_TRUNK=host:port[;transport=tcp][;callerid=12315][;prefix=0]`, IPv6 as `[::1]:5060`. */
+export function parseOutboundSpec(spec: string): TrunkOutbound {
+  const [addr = '', ...params] = spec.trim().split(';');
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(addr.trim());
+  if (!m) throw new Error(`outbound trunk must be host:port, got "${spec}"`);
+  const out: TrunkOutbound = { host: m[1] ?? m[2]!, port: Number(m[3]), transport: 'UDP', callerId: null, prefix: '' };
+  for (const p of params) {
+    const [k = '', v = ''] = p.split('=').map((x) => x.trim());
+    if (k === 'transport') out.transport = v.toUpperCase() as TrunkOutbound['transport'];
+    else if (k === 'callerid') out.callerId = v;
+    else if (k === 'prefix') out.prefix = v;
+    else throw new Error(`unknown outbound trunk parameter "${k}"`);
+  }
+  return checkOutbound(out);
+}
+
+function checkOutbound(o: TrunkOutbound): TrunkOutbound {
+  if (net.isIP(o.host) === 0) throw new Error(`outbound trunk host must be an IP address: ${o.host}`);
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new Error(`bad outbound port: ${o.port}`);
+  if (!['UDP', 'TCP', 'TLS'].includes(o.transport)) throw new Error(`bad outbound transport: ${o.transport}`);
+  if (o.callerId !== null && !/^\+?[0-9]{3,20}$/.test(o.callerId)) throw new Error(`bad caller id: ${o.callerId}`);
+  if (!/^[0-9*#]{0,8}$/.test(o.prefix)) throw new Error(`bad number prefix: ${o.prefix}`);
+  return o;
+}
+
 export interface Trunk {
   id: number;
   name: string;
@@ -34,6 +73,8 @@ export interface Trunk {
   inbandDtmf: boolean;
   enabled: boolean;
   registration: TrunkRegistration | null;
+  /** Null: this trunk only brings calls in. */
+  outbound: TrunkOutbound | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -45,6 +86,7 @@ export interface NewTrunk {
   inbandDtmf?: boolean;
   enabled?: boolean;
   registration?: TrunkRegistration | null;
+  outbound?: TrunkOutbound | null;
 }
 
 interface Row {
@@ -57,6 +99,11 @@ interface Row {
   reg_username: string | null;
   reg_password: string | null;
   reg_expires: number | null;
+  out_host: string | null;
+  out_port: number | null;
+  out_transport: TrunkOutbound['transport'] | null;
+  out_caller_id: string | null;
+  out_prefix: string;
   created_at: string;
   updated_at: string;
 }
@@ -98,12 +145,14 @@ export class TrunkRepository {
     for (const d of t.dids ?? []) checkDid(d);
     const reg = t.registration ?? null;
     if (reg && (!Number.isInteger(reg.expires) || reg.expires < 60)) throw new Error('registration expires < 60 s');
+    const out = t.outbound ? checkOutbound({ ...t.outbound }) : null;
     const now = new Date().toISOString();
     const id = this.s.transaction(() => {
       const info = this.s
         .prepare(
           `INSERT INTO trunks (name, allowed_sources, inband_dtmf, enabled, reg_registrar, reg_username,
-             reg_password, reg_expires, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             reg_password, reg_expires, out_host, out_port, out_transport, out_caller_id, out_prefix,
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           t.name,
@@ -114,6 +163,11 @@ export class TrunkRepository {
           reg?.username ?? null,
           reg?.password ?? null,
           reg?.expires ?? null,
+          out?.host ?? null,
+          out?.port ?? null,
+          out?.transport ?? null,
+          out?.callerId ?? null,
+          out?.prefix ?? '',
           now,
           now,
         );
@@ -145,19 +199,35 @@ export class TrunkRepository {
 
   update(
     name: string,
-    patch: { allowedSources?: string[]; dids?: TrunkDid[]; inbandDtmf?: boolean; enabled?: boolean },
+    patch: {
+      allowedSources?: string[];
+      dids?: TrunkDid[];
+      inbandDtmf?: boolean;
+      enabled?: boolean;
+      /** null removes the outbound side. */
+      outbound?: TrunkOutbound | null;
+    },
   ): Trunk | null {
     const cur = this.get(name);
     if (!cur) return null;
     const sources = normalizeSources(patch.allowedSources ?? cur.allowedSources);
     for (const d of patch.dids ?? []) checkDid(d);
+    const out = patch.outbound === undefined ? cur.outbound : patch.outbound && checkOutbound({ ...patch.outbound });
     this.s.transaction(() => {
       this.s
-        .prepare('UPDATE trunks SET allowed_sources = ?, inband_dtmf = ?, enabled = ?, updated_at = ? WHERE id = ?')
+        .prepare(
+          `UPDATE trunks SET allowed_sources = ?, inband_dtmf = ?, enabled = ?, out_host = ?, out_port = ?,
+             out_transport = ?, out_caller_id = ?, out_prefix = ?, updated_at = ? WHERE id = ?`,
+        )
         .run(
           JSON.stringify(sources),
           (patch.inbandDtmf ?? cur.inbandDtmf) ? 1 : 0,
           (patch.enabled ?? cur.enabled) ? 1 : 0,
+          out?.host ?? null,
+          out?.port ?? null,
+          out?.transport ?? null,
+          out?.callerId ?? null,
+          out?.prefix ?? '',
           new Date().toISOString(),
           cur.id,
         );
@@ -202,6 +272,14 @@ export class TrunkRepository {
     return null;
   }
 
+  /** The trunk calls to consumers leave by: the first enabled trunk (by id) with an outbound address. */
+  outboundTrunk(): Trunk | null {
+    const r = this.s
+      .prepare<[], Row>('SELECT * FROM trunks WHERE enabled = 1 AND out_host IS NOT NULL ORDER BY id LIMIT 1')
+      .get();
+    return r ? this.toTrunk(r) : null;
+  }
+
   /** The access number a DID maps to on this trunk (a leading + is ignored when matching). */
   accessNumberFor(trunk: Trunk, did: string): string | null {
     const bare = did.replace(/^\+/, '');
@@ -229,6 +307,16 @@ export class TrunkRepository {
               username: r.reg_username,
               password: r.reg_password ?? '',
               expires: r.reg_expires ?? 3600,
+            }
+          : null,
+      outbound:
+        r.out_host !== null && r.out_port !== null
+          ? {
+              host: r.out_host,
+              port: r.out_port,
+              transport: r.out_transport ?? 'UDP',
+              callerId: r.out_caller_id,
+              prefix: r.out_prefix,
             }
           : null,
       createdAt: r.created_at,

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Directory } from '../../server/directory/directory.js';
+import { directoryMigrations } from '../../server/directory/schema.js';
+import { parseOutboundSpec } from '../../server/directory/trunks.js';
 import { openDatabase } from '../../server/storage/database.js';
 import { FAST_SCRYPT, tempDb } from './helpers.js';
 
@@ -116,6 +118,53 @@ describe('trunks', () => {
     expect(dir.trunks.create({ name: 'x', allowedSources: [], registration: reg }).registration).toEqual(reg);
     expect(dir.trunks.list().map((x) => x.name)).toEqual(['x']);
   });
+
+  it('an outbound side (address, transport, caller id, prefix) is stored, validated and chosen', () => {
+    expect(dir.trunks.outboundTrunk()).toBeNull();
+    const inOnly = dir.trunks.create({ name: 'a-in', allowedSources: ['10.0.0.1'] });
+    expect(inOnly.outbound).toBeNull();
+    const out = { host: '192.0.2.10', port: 5080, transport: 'TCP' as const, callerId: '12315', prefix: '0' };
+    dir.trunks.create({ name: 'b-out', allowedSources: ['192.0.2.10'], outbound: out });
+    expect(dir.trunks.get('b-out')!.outbound).toEqual(out);
+    expect(dir.trunks.outboundTrunk()?.name).toBe('b-out');
+    // Disabled trunks send nothing; removing the outbound side makes the trunk inbound-only again.
+    dir.trunks.update('b-out', { enabled: false });
+    expect(dir.trunks.outboundTrunk()).toBeNull();
+    dir.trunks.update('b-out', { enabled: true });
+    expect(dir.trunks.update('b-out', { inbandDtmf: true })!.outbound).toEqual(out);
+    expect(dir.trunks.update('b-out', { outbound: null })!.outbound).toBeNull();
+    expect(dir.trunks.outboundTrunk()).toBeNull();
+    for (const bad of [
+      { ...out, host: 'carrier.example' },
+      { ...out, port: 0 },
+      { ...out, transport: 'WS' as 'UDP' },
+      { ...out, callerId: 'hotline' },
+      { ...out, prefix: '9x' },
+    ]) {
+      expect(() => dir.trunks.create({ name: 'bad', allowedSources: [], outbound: bad })).toThrow();
+    }
+    expect(dir.trunks.get('bad')).toBeNull();
+  });
+
+  it('parses OUTBOUND_TRUNK specs', () => {
+    expect(parseOutboundSpec('127.0.0.1:5090')).toEqual({
+      host: '127.0.0.1',
+      port: 5090,
+      transport: 'UDP',
+      callerId: null,
+      prefix: '',
+    });
+    expect(parseOutboundSpec('[::1]:5061;transport=tls;callerid=12315;prefix=0')).toEqual({
+      host: '::1',
+      port: 5061,
+      transport: 'TLS',
+      callerId: '12315',
+      prefix: '0',
+    });
+    expect(() => parseOutboundSpec('127.0.0.1')).toThrow(/host:port/);
+    expect(() => parseOutboundSpec('gw.example:5060')).toThrow(/IP/);
+    expect(() => parseOutboundSpec('127.0.0.1:5060;color=red')).toThrow(/unknown/);
+  });
 });
 
 describe('web users', () => {
@@ -193,7 +242,7 @@ describe('Directory', () => {
     const db2 = openDatabase(t.file);
     const d2 = new Directory(db2);
     expect(d2.devices.get('8001')?.kind).toBe('seat');
-    expect(db2.version('directory')).toBe(1);
+    expect(db2.version('directory')).toBe(directoryMigrations.length);
     db2.close();
   });
 });

@@ -73,3 +73,21 @@ it('honours the configured realm', async () => {
     createHash('md5').update('8001:hotline.example:demo8001').digest('hex'),
   );
 });
+
+it('points the demo trunk at OUTBOUND_TRUNK, also on an installation seeded before', async () => {
+  const dir = new Directory(t.db, { scrypt: FAST_SCRYPT });
+  await seedDemo(t.db, { scrypt: FAST_SCRYPT, outbound: null });
+  expect(dir.trunks.outboundTrunk()).toBeNull();
+  const before = process.env.OUTBOUND_TRUNK;
+  process.env.OUTBOUND_TRUNK = '127.0.0.1:5090;callerid=12315';
+  try {
+    expect(await seedDemo(t.db, { scrypt: FAST_SCRYPT })).toBeNull();
+  } finally {
+    if (before === undefined) delete process.env.OUTBOUND_TRUNK;
+    else process.env.OUTBOUND_TRUNK = before;
+  }
+  expect(dir.trunks.outboundTrunk()).toMatchObject({
+    name: 'loopback',
+    outbound: { host: '127.0.0.1', port: 5090, transport: 'UDP', callerId: '12315', prefix: '' },
+  });
+});
