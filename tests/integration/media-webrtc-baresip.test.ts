@@ -91,5 +91,6 @@ describe('JsSIP in Chromium ↔ baresip through the B2BUA', () => {
       await phone.stop().catch(() => undefined);
       await phone.close();
     }
-  });
+    // Chromium, ICE and DTLS under the whole suite's load on two cores: ~13 s alone, 32 s seen in parallel.
+  }, 90_000);
 });
