@@ -1,8 +1,8 @@
-import { useState, type FormEvent } from 'react';
-import type { TransferMode, TransferTarget } from '../lib/api.js';
 import { callerForDisplay, formatDuration } from '../lib/format.js';
 import { CallPhase } from '../store/call-machine.js';
 import { useController, useDesktop, useNow, useT } from './context.js';
+import { ThreeWayPanel } from './ThreeWay.js';
+import { TransferPanel } from './Transfer.js';
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
@@ -49,7 +49,8 @@ export function CallPanel() {
         </button>
       </div>
       {panel === 'dialpad' && live && <DialPad />}
-      {panel === 'transfer' && live && <TransferForm />}
+      {panel === 'transfer' && live && <TransferPanel />}
+      {live && <ThreeWayPanel />}
     </section>
   );
 }
@@ -67,65 +68,5 @@ function DialPad() {
       ))}
       <div className="sent">{sent ? t('dtmfSent', { d: sent }) : ''}</div>
     </div>
-  );
-}
-
-function TransferForm() {
-  const c = useController();
-  const t = useT();
-  const queues = useDesktop((s) => s.queues);
-  const busy = useDesktop((s) => s.transferBusy);
-  const error = useDesktop((s) => s.transferError);
-  const [kind, setKind] = useState<TransferTarget['kind']>('queue');
-  const [value, setValue] = useState('');
-  const [mode, setMode] = useState<TransferMode>('blind');
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    if (await c.transfer({ kind, value: value.trim() }, mode)) c.store.getState().notify('info', t('transferDone'));
-  };
-  return (
-    <form className="transfer" onSubmit={submit} aria-label={t('transfer')}>
-      <label>
-        {t('transferTo')}
-        <select value={kind} onChange={(e) => setKind(e.target.value as TransferTarget['kind'])}>
-          <option value="queue">{t('transferQueue')}</option>
-          <option value="agent">{t('transferAgent')}</option>
-          <option value="number">{t('transferNumber')}</option>
-        </select>
-      </label>
-      {kind === 'queue' ? (
-        <select value={value} onChange={(e) => setValue(e.target.value)} required aria-label={t('transferQueue')}>
-          <option value="" />
-          {queues.map((q) => (
-            <option key={q.queueId} value={q.queueId}>
-              {q.name}
-            </option>
-          ))}
-        </select>
-      ) : (
-        <input
-          value={value}
-          onChange={(e) => setValue(e.target.value)}
-          required
-          pattern={kind === 'number' ? '[0-9+]{3,20}' : '.{1,32}'}
-          aria-label={kind === 'agent' ? t('transferAgent') : t('transferNumber')}
-        />
-      )}
-      <select value={mode} onChange={(e) => setMode(e.target.value as TransferMode)}>
-        <option value="blind">{t('transferBlind')}</option>
-        <option value="consult">{t('transferConsult')}</option>
-      </select>
-      <button type="submit" className="primary" disabled={busy}>
-        {t('transferGo')}
-      </button>
-      <button type="button" onClick={() => c.store.getState().openPanel(null)}>
-        {t('cancel')}
-      </button>
-      {error && (
-        <p className="error" role="alert" data-testid="transfer-error">
-          {error}
-        </p>
-      )}
-    </form>
   );
 }
