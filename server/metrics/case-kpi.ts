@@ -2,6 +2,9 @@
  * 12315 KPIs from the case store and the IVR survey store (read-only SQL; the arithmetic is pure).
  * Periods are [from, to) in epoch ms; case times are ISO strings, so they are compared as ISO strings.
  */
+import { defaultCalendar } from '../calendar/index.js';
+import { Deadlines } from '../cases/deadlines.js';
+import { CaseStatus, type CaseType } from '../cases/workflow.js';
 import type { Database } from '../storage/database.js';
 
 export interface CaseKpiCounts {
@@ -9,7 +12,7 @@ export interface CaseKpiCounts {
   registered: number;
   /** …of which closed (办结). */
   closed: number;
-  /** Closed cases with a due date, and those closed on or before it (Beijing date). */
+  /** Complaints and reports closed in the period, and those closed by the statutory deadline of their stage. */
   closedWithDue: number;
   closedOnTime: number;
   /** Complaint mediations that ended in the period: succeeded / all ended (succeeded + terminated). */
@@ -67,7 +70,7 @@ export function beijingDate(t: number): string {
 }
 
 /** Counts for [from, to) straight from SQLite. Tables that do not exist (cases or IVR not set up) count 0. */
-export function caseKpiCounts(db: Database, from: number, to: number): CaseKpiCounts {
+export function caseKpiCounts(db: Database, from: number, to: number, deadlines?: Deadlines): CaseKpiCounts {
   const isoFrom = new Date(from).toISOString();
   const isoTo = new Date(to).toISOString();
   const dFrom = beijingDate(from);
@@ -102,13 +105,28 @@ export function caseKpiCounts(db: Database, from: number, to: number): CaseKpiCo
       dTo,
     );
     const closedIn = `status = 'closed' AND closed_at >= ? AND closed_at < ?`;
-    c.closedWithDue = one(`SELECT COUNT(*) n FROM cases WHERE ${closedIn} AND due_date IS NOT NULL`, isoFrom, isoTo);
-    c.closedOnTime = one(
-      `SELECT COUNT(*) n FROM cases WHERE ${closedIn} AND due_date IS NOT NULL
-         AND date(closed_at, '+8 hours') <= due_date`,
-      isoFrom,
-      isoTo,
-    );
+    // The due date is cleared once an outcome is reached, so it is recomputed for the stage the case was in:
+    // complaints accepted → 调解期限 from 受理日, never accepted → 受理决定期限, reports → 核查期限.
+    const closedRows = db.sqlite
+      .prepare(
+        `SELECT type, received_date, accepted_date, closed_at FROM cases
+         WHERE ${closedIn} AND type IN ('complaint', 'report')`,
+      )
+      .all(isoFrom, isoTo) as Array<{
+      type: CaseType;
+      received_date: string;
+      accepted_date: string | null;
+      closed_at: string;
+    }>;
+    const dl = deadlines ?? new Deadlines(defaultCalendar());
+    for (const r of closedRows) {
+      const status =
+        r.type === 'report' ? CaseStatus.Verifying : r.accepted_date ? CaseStatus.Mediating : CaseStatus.Registered;
+      const due = dl.current({ type: r.type, status, receivedDate: r.received_date, acceptedDate: r.accepted_date });
+      if (!due) continue;
+      c.closedWithDue++;
+      if (beijingDate(Date.parse(r.closed_at)) <= due.due) c.closedOnTime++;
+    }
     const moved = (to: string) =>
       one(
         `SELECT COUNT(DISTINCT case_id) n FROM case_audit
