@@ -4,9 +4,13 @@
 import { loadConfig } from './config.js';
 import { createHotlineServer } from './server.js';
 import { rootLogger } from './util/log.js';
+import { acquirePidFile } from './ops/pidfile.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Who holds DATA_DIR: restore refuses while we live; a second server on the same data refuses to start.
+  const pidFile = config.databaseFile === ':memory:' ? null : acquirePidFile(config.dataDir);
+  process.on('exit', () => pidFile?.release());
   const server = await createHotlineServer(config);
   await server.start();
   const demo = server.demoSeed;
