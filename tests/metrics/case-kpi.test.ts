@@ -33,8 +33,8 @@ describe('12315 KPIs from the case store', () => {
     const { repo, db, clock, move } = fixture();
     const S = CaseStatus;
     // Complaints: c1 mediated successfully and visited back (4); c2 mediation terminated; c3 still open, 诉转案.
-    let c1 = move(repo.create(completeComplaint(), agent), S.Accepted, S.Mediating, S.MediationSucceeded, S.Closed);
-    c1 = repo.followUp(c1.id, c1.version, { satisfaction: 4 }, lead);
+    const c1 = move(repo.create(completeComplaint(), agent), S.Accepted, S.Mediating, S.MediationSucceeded, S.Closed);
+    repo.followUp(c1.id, c1.version, { satisfaction: 4 }, lead);
     move(
       repo.create(completeComplaint(), agent),
       S.Accepted,
