@@ -10,6 +10,7 @@ import type { Call } from '../../server/calls/call.js';
 import type { MediaEndpoint } from '../../server/media/engine/api.js';
 import { readWav, toneShareOf } from '../helpers/audio.js';
 import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
+import { runSipp, scenarioPath } from '../helpers/sipp.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
 
@@ -117,5 +118,50 @@ describe('hold and resume from baresip', () => {
       await Promise.all([a.stop(), b.stop()]);
     }
     await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+  });
+
+  it('SIPp holds with a=inactive, then c=0.0.0.0 (RFC 2543), then resumes: we send nothing while held, the IVR talks again after', async () => {
+    const known = new Set(ts.server.calls.calls.keys());
+    const run = runSipp({
+      scenario: scenarioPath('media_hold'),
+      target: ts.sipTarget,
+      service: '12315',
+      timeoutMs: 25_000,
+    });
+    try {
+      let call: Call | undefined;
+      await waitUntil(
+        () => (call = [...ts.server.calls.calls.values()].find((c) => !known.has(c.id)))?.answeredAt != null,
+        10_000,
+        'the call answered',
+      );
+      const ep = call!.inbound.media as MediaEndpoint;
+      const updates: { held: boolean; at: number }[] = [];
+      call!.inbound.on('updated', (u) => updates.push({ held: u.held, at: Date.now() }));
+      /** Packets we sent between 300 ms and 1300 ms after the n-th re-INVITE (SIPp waits 2 s between them). */
+      const sentAfter = async (n: number) => {
+        await waitUntil(() => updates.length >= n, 6000, `re-INVITE ${n}`);
+        await sleep(Math.max(0, updates[n - 1]!.at + 300 - Date.now()));
+        const s0 = (await ep.stats()).txPackets;
+        await sleep(1000);
+        return (await ep.stats()).txPackets - s0;
+      };
+      // Before any re-INVITE the welcome prompt is playing.
+      const t0 = (await ep.stats()).txPackets;
+      await sleep(800);
+      expect((await ep.stats()).txPackets - t0).toBeGreaterThan(25);
+      expect(await sentAfter(1)).toBe(0); // a=inactive
+      expect(updates[0]!.held).toBe(true);
+      expect(await sentAfter(2)).toBe(0); // c=IN IP4 0.0.0.0
+      expect(updates[1]!.held).toBe(true);
+      expect(await sentAfter(3)).toBeGreaterThan(30); // a=sendrecv: the IVR is heard again
+      expect(updates[2]!.held).toBe(false);
+    } finally {
+      const r = await run;
+      // A wrong direction in one of our answers fails SIPp's ereg check.
+      expect(r.errors).toBe('');
+      expect(r.failed).toBe(0);
+      expect(r.successful).toBe(1);
+    }
   });
 });
