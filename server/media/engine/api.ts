@@ -254,4 +254,9 @@ export interface MediaEngineOptions {
   pacing?: 'self' | 'ticker';
   /** With pacing 'self': how long before each tick the timer hands over to Atomics.wait, ms; default 1.5. */
   pacingGuardMs?: number;
+  /**
+   * SCHED_FIFO priority (1–99) for the threads that keep the media clock (the media worker; the ticker thread
+   * when there is one); 0 = ordinary scheduling (default; env MEDIA_RT_PRIORITY). Needs root or CAP_SYS_NICE.
+   */
+  realtimePriority?: number;
 }

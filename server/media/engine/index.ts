@@ -30,8 +30,11 @@ function pacingFrom(opts: MediaEngineOptions): 'self' | 'ticker' {
 
 export async function createMediaEngine(opts: MediaEngineOptions = {}): Promise<MediaEngine> {
   const thread = opts.thread ?? DEFAULT_THREAD;
+  const realtimePriority = opts.realtimePriority ?? (Number(process.env.MEDIA_RT_PRIORITY ?? 0) || 0);
   const channel =
-    thread === 'worker' ? new WorkerChannel({ ...opts, pacing: pacingFrom(opts) }) : new InlineChannel(opts);
+    thread === 'worker'
+      ? new WorkerChannel({ ...opts, pacing: pacingFrom(opts), realtimePriority })
+      : new InlineChannel(opts);
   const engine = new EngineClient(channel);
   await engine.stats(); // fails fast if the worker cannot start
   return engine;

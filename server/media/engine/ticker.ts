@@ -8,6 +8,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../../util/clock.js';
+import { RAISE_SRC } from './realtime.js';
 
 export interface TickSource {
   /**
@@ -22,7 +23,9 @@ export interface TickSource {
 const TICKER_SRC = `
 const { workerData } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
-const { port, ctl, periodMs } = workerData;
+const { port, ctl, periodMs, rtPriority } = workerData;
+${RAISE_SRC}
+if (rtPriority > 0) { const why = raise(rtPriority); if (why) port.postMessage(['rt', why]); }
 const origin = performance.timeOrigin;
 let next = performance.now() + periodMs;
 let k = 0;
@@ -50,12 +53,15 @@ export class ThreadTicker {
   private worker: Worker | null;
   readonly port: MessagePort;
 
-  constructor(readonly periodMs: number) {
+  constructor(
+    readonly periodMs: number,
+    rtPriority = 0,
+  ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(TICKER_SRC, {
       eval: true,
-      workerData: { port: port2, ctl: this.ctl, periodMs },
+      workerData: { port: port2, ctl: this.ctl, periodMs, rtPriority },
       transferList: [port2],
     });
     this.worker.unref();
@@ -72,9 +78,15 @@ export class ThreadTicker {
 
 /** Receives ticks from a ticker thread's port (in this or another thread). */
 export class PortTickSource implements TickSource {
+  /** Why the ticker thread runs without the real-time priority it was asked for, if it does. */
+  rtFailure: string | null = null;
   constructor(private readonly port: MessagePort) {}
   start(fn: (k: number, lateMs: number) => void): void {
-    this.port.on('message', (m: [number, number]) => fn(m[0], performance.timeOrigin + performance.now() - m[1]));
+    this.port.on('message', (m: [number, number] | ['rt', string]) => {
+      // The ticker could not get real-time scheduling: it goes on at ordinary priority.
+      if (m[0] === 'rt') this.rtFailure = m[1];
+      else fn(m[0], performance.timeOrigin + performance.now() - m[1]);
+    });
     this.port.unref();
   }
   close(): void {

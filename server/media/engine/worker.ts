@@ -5,6 +5,7 @@ import type { MediaEngineOptions } from './api.js';
 import type { FromWorker, ToWorker } from './channels.js';
 import { toWireError } from './client.js';
 import { EngineCore, FRAME_MS } from './core.js';
+import { raiseThisThread } from './realtime.js';
 import { PortTickSource, SelfPacedTickSource } from './ticker.js';
 
 const { opts, tickPort } = workerData as { opts: MediaEngineOptions; tickPort: MessagePort | null };
@@ -13,6 +14,10 @@ const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
 
 const log = createLogger('media-worker');
+if (opts.realtimePriority) {
+  const why = raiseThisThread(opts.realtimePriority);
+  if (why) log.warn({ priority: opts.realtimePriority, why }, 'media worker keeps ordinary scheduling');
+}
 const core = new EngineCore(opts, {
   clock: { now: () => performance.now(), setTimeout: () => ({ id: 0 }), clearTimeout: () => undefined },
   ticks: tickPort
