@@ -15,6 +15,7 @@ export function queueLog(
   visits: readonly QueueVisit[],
   rings: readonly RingAttempt[],
   intervals: readonly AgentInterval[],
+  openIntervals: readonly AgentInterval[] = [],
 ): string {
   const lines: Array<[number, number, string]> = [];
   let seq = 0;
@@ -74,6 +75,10 @@ export function queueLog(
     if (i.state !== 'not_ready') continue;
     add(i.start, ['NONE', 'NONE', i.agentId, 'PAUSE', i.reason ?? '', '', '']);
     add(i.end, ['NONE', 'NONE', i.agentId, 'UNPAUSE', i.reason ?? '', '', '']);
+  }
+  // Pauses still running: PAUSE only (their UNPAUSE has not happened).
+  for (const i of openIntervals) {
+    if (i.state === 'not_ready') add(i.start, ['NONE', 'NONE', i.agentId, 'PAUSE', i.reason ?? '', '', '']);
   }
   lines.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   return lines.map((l) => l[2] + '\n').join('');

@@ -231,7 +231,8 @@ export class MetricsService {
   }
 
   queueLog(from: number, to: number): string {
-    return queueLog(this.store.visits(from, to), this.store.rings(from, to), this.store.intervals(from, to));
+    const open = this.recorder.openIntervals().filter((i) => i.start >= from && i.start < to);
+    return queueLog(this.store.visits(from, to), this.store.rings(from, to), this.store.intervals(from, to), open);
   }
 
   reportCsv(rows: readonly ReportRow[], by: 'queue' | 'agent'): string {
