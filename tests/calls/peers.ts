@@ -90,6 +90,7 @@ export async function reachAgent(
   c: Baresip,
   seat: Baresip,
 ): Promise<{ callId: string }> {
+  const since = seat.events.length;
   await c.dial(`sip:12315@${ts.sipTarget}`);
   await c.waitEvent('CALL_ESTABLISHED', undefined, 10_000).catch((err: unknown) => {
     const closed = c.events.find((e) => e.type === 'CALL_CLOSED');
@@ -97,7 +98,7 @@ export async function reachAgent(
   });
   await sleep(1500);
   await c.sendDtmf('1');
-  await seat.waitEvent('CALL_ESTABLISHED', undefined, 20_000);
+  await seat.waitEvent('CALL_ESTABLISHED', undefined, 20_000, since);
   let callId: string | null = null;
   await waitUntil(
     async () => {
@@ -147,7 +148,7 @@ export function timeline(
 
 /**
  * The phases of a recording, found from the audio itself (wall-clock offsets drift on a loaded box):
- * `during` = the longest run of windows matching `inPhase`; `before`/`after` = up to `n` windows just
+ * `during` = the longest run of windows matching `inPhase` without its two edge windows; `before`/`after` = up to `n` windows just
  * outside it (one boundary window skipped each side).
  */
 export function phases(
@@ -168,7 +169,8 @@ export function phases(
   }
   const [a, z] = best;
   return {
-    during: tl.slice(a, z),
+    // The run's first and last windows straddle the change: left out.
+    during: tl.slice(a + 1, Math.max(a + 1, z - 1)),
     before: tl.slice(Math.max(0, a - 1 - n), Math.max(0, a - 1)),
     after: tl.slice(z + 1, z + 1 + n),
   };

@@ -90,17 +90,17 @@ describe('three-way call with a merchant station', () => {
       // Consumer: conference = agent and station both heard; before it the private consultation (music,
       // neither voice); after it the station alone. Never its own tone.
       const cp = phases(timeline(c), both(1000, 1400));
-      expect(cp.during.length).toBeGreaterThanOrEqual(4);
+      expect(cp.during.length).toBeGreaterThanOrEqual(2);
       expect(maxOf(cp.during, 600)).toBeLessThan(0.05);
-      expect(cp.before.length).toBeGreaterThanOrEqual(3);
+      expect(cp.before.length).toBeGreaterThanOrEqual(2);
       expect(maxOf(cp.before, 1000)).toBeLessThan(0.05);
       expect(maxOf(cp.before, 1400)).toBeLessThan(0.05);
-      expect(cp.after.length).toBeGreaterThanOrEqual(3);
+      expect(cp.after.length).toBeGreaterThanOrEqual(2);
       expect(minOf(cp.after, 1400)).toBeGreaterThan(0.6);
       expect(maxOf(cp.after, 1000)).toBeLessThan(0.05);
       // Station: consultation = the agent only; conference = consumer and agent; then the consumer only.
       const sp = phases(timeline(station), both(600, 1000));
-      expect(sp.during.length).toBeGreaterThanOrEqual(4);
+      expect(sp.during.length).toBeGreaterThanOrEqual(2);
       expect(maxOf(sp.during, 1400)).toBeLessThan(0.05);
       expect(minOf(sp.before, 1000)).toBeGreaterThan(0.5);
       expect(maxOf(sp.before, 600)).toBeLessThan(0.05);
@@ -108,7 +108,7 @@ describe('three-way call with a merchant station', () => {
       expect(maxOf(sp.after, 1000)).toBeLessThan(0.05);
       // Agent: consumer and station in the conference, never itself.
       const ap = phases(timeline(seat), both(600, 1400));
-      expect(ap.during.length).toBeGreaterThanOrEqual(4);
+      expect(ap.during.length).toBeGreaterThanOrEqual(2);
       expect(maxOf(ap.during, 1000)).toBeLessThan(0.05);
 
       await waitUntil(() => !ts.server.calls.calls.has(callId), 5000, 'call ended');

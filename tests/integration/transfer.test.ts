@@ -1,0 +1,143 @@
+/**
+ * Desktop/API transfers between two agents with real phones: consumer 600 Hz (trunk), agent01 at
+ * seat 8007 (1000 Hz), agent02 at seat 8008 (1400 Hz). Cold: the consumer goes straight to agent02
+ * and agent01's leg ends (wrap-up). Warm: agent01 consults agent02 while the consumer is on music,
+ * then completes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Baresip } from '../helpers/baresip.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import {
+  agentAt,
+  apiFor,
+  CALM_ADMISSION,
+  consumer,
+  device,
+  login,
+  maxOf,
+  minOf,
+  phases,
+  reachAgent,
+  timeline,
+  type Api,
+} from '../calls/peers.js';
+
+const OPEN = new Date('2026-11-30T02:00:00Z');
+let ts: TestServer;
+let dir: string;
+let api: Api;
+let seatA: Baresip;
+let seatB: Baresip;
+let tokA: string;
+let tokB: string;
+let agentB: string;
+
+beforeAll(async () => {
+  ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
+  dir = makeTempDir('transfer-');
+  api = apiFor(ts);
+  [seatA, seatB] = await Promise.all([device(ts, dir, '8007', 1000), device(ts, dir, '8008', 1400)]);
+  tokA = await login(api, 'agent01', 'agent12315');
+  tokB = await login(api, 'agent02', 'agent12315');
+  await agentAt(api, tokA, '8007', false);
+  agentB = await agentAt(api, tokB, '8008', false);
+});
+afterAll(async () => {
+  await Promise.all([seatA?.stop(), seatB?.stop()]);
+  await ts?.stop();
+  removeTempDir(dir);
+});
+
+type Me = { state: string; currentCallId: string | null };
+const me = async (tok: string) => (await api<Me>('GET', '/api/agents/me', tok)).body;
+
+describe('transfers between agents', () => {
+  it('cold: the consumer reaches agent02, agent01 is released into wrap-up', async () => {
+    expect((await api('PUT', '/api/agents/me/state', tokA, { state: 'ready' })).status).toBe(200);
+    const c = await consumer(dir, 'cold-consumer', 600);
+    try {
+      const { callId } = await reachAgent(ts, api, tokA, c, seatA);
+      await sleep(1500);
+      // agent02 is not on this call; unknown calls are 404; bad targets are refused before anything rings.
+      const t = { target: { kind: 'agent', value: agentB }, mode: 'cold' };
+      expect((await api('POST', `/api/calls/${callId}/transfer`, tokB, t)).status).toBe(403);
+      expect((await api('POST', `/api/calls/c-none/transfer`, tokA, t)).status).toBe(404);
+      expect(
+        (await api('POST', `/api/calls/${callId}/transfer`, tokA, { target: { kind: 'agent', value: 'agent01' } }))
+          .status,
+      ).toBe(409);
+      const sinceB = seatB.events.length;
+      const r = await api<{ state: string; mode: string }>('POST', `/api/calls/${callId}/transfer`, tokA, t);
+      expect(r.status).toBe(202);
+      expect(r.body.mode).toBe('cold');
+      await seatA.waitEvent('CALL_CLOSED', undefined, 5000);
+      await seatB.waitEvent('CALL_ESTABLISHED', undefined, 10_000, sinceB);
+      await waitUntil(async () => (await me(tokB)).currentCallId === callId, 5000, 'agent02 on the call');
+      expect(['wrap_up', 'ready']).toContain((await me(tokA)).state);
+      expect((await me(tokA)).currentCallId).toBeNull();
+      await sleep(3000);
+      await c.hangup();
+      await seatB.waitEvent('CALL_CLOSED', undefined, 5000, sinceB);
+      await waitUntil(async () => (await me(tokB)).state !== 'on_call', 5000, 'agent02 off the call');
+
+      // The consumer heard agent01, then (after the notice) agent02 alone; agent02 heard the consumer.
+      const cp = phases(timeline(c), (s) => s[1400]! > 0.5);
+      expect(cp.during.length).toBeGreaterThanOrEqual(2);
+      expect(maxOf(cp.during, 1000)).toBeLessThan(0.05);
+      expect(maxOf(timeline(c), 1000)).toBeGreaterThan(0.5);
+      const bp = phases(timeline(seatB), (s) => s[600]! > 0.5);
+      expect(bp.during.length).toBeGreaterThanOrEqual(2);
+      expect(maxOf(bp.during, 1000)).toBeLessThan(0.05);
+    } finally {
+      await c.stop();
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+  });
+
+  it('warm: agent01 consults agent02 privately, then completes; cancel/complete out of turn is 409', async () => {
+    expect((await api('PUT', '/api/agents/me/state', tokA, { state: 'ready' })).status).toBe(200);
+    expect((await api('PUT', '/api/agents/me/state', tokB, { state: 'not_ready', reason: '休息' })).status).toBe(200);
+    const c = await consumer(dir, 'warm-consumer', 600);
+    try {
+      const sinceA = seatA.events.length;
+      const sinceB = seatB.events.length;
+      const { callId } = await reachAgent(ts, api, tokA, c, seatA);
+      expect((await api('POST', `/api/calls/${callId}/transfer/complete`, tokA)).status).toBe(409);
+      await sleep(1500);
+      const r = await api<{ state: string }>('POST', `/api/calls/${callId}/transfer`, tokA, {
+        target: { kind: 'agent', value: agentB },
+        mode: 'warm',
+      });
+      expect(r.status).toBe(202);
+      expect(r.body.state).toBe('ringing');
+      await seatB.waitEvent('CALL_ESTABLISHED', undefined, 10_000, sinceB);
+      await sleep(3500);
+      const done = await api<{ state: string }>('POST', `/api/calls/${callId}/transfer/complete`, tokA);
+      expect(done.status).toBe(202);
+      expect(done.body.state).toBe('completed');
+      await seatA.waitEvent('CALL_CLOSED', undefined, 5000, sinceA);
+      expect((await api('POST', `/api/calls/${callId}/transfer/cancel`, tokB)).status).toBe(409);
+      await sleep(3500);
+      await c.hangup();
+      await seatB.waitEvent('CALL_CLOSED', undefined, 5000, sinceB);
+
+      // agent02: first the consultation (agent01 only), then the consumer only.
+      const bp = phases(timeline(seatB), (s) => s[600]! > 0.5);
+      expect(bp.during.length).toBeGreaterThanOrEqual(2);
+      expect(maxOf(bp.during, 1000)).toBeLessThan(0.05);
+      expect(bp.before.length).toBeGreaterThanOrEqual(2);
+      expect(minOf(bp.before, 1000)).toBeGreaterThan(0.5);
+      expect(maxOf(bp.before, 600)).toBeLessThan(0.05);
+      // The consumer: music during the consultation (neither agent), then agent02 only.
+      const cp = phases(timeline(c), (s) => s[1400]! > 0.5);
+      expect(cp.during.length).toBeGreaterThanOrEqual(2);
+      expect(maxOf(cp.during, 1000)).toBeLessThan(0.05);
+      expect(maxOf(cp.before, 1000)).toBeLessThan(0.05);
+      expect(maxOf(cp.before, 1400)).toBeLessThan(0.05);
+    } finally {
+      await c.stop();
+    }
+    await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
+  });
+});
