@@ -2,7 +2,7 @@
  * A browser agent and a desk phone talk through the server: JsSIP in headless Chromium registers 8001 over
  * SIP/WebSocket (/sip) with a fake microphone playing 1000 Hz; baresip 8002 (600 Hz) calls 8001. The call
  * manager offers the browser a WebRTC endpoint (werift: ICE, DTLS-SRTP) and bridges it to baresip's plain RTP.
- * Each side must hear the other's tone and not its own. Run inside `unshare -n`.
+ * The other direction too: the browser calls a desk phone. Each side must hear the other's tone and not its own. Run inside `unshare -n`.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -92,5 +92,47 @@ describe('JsSIP in Chromium ↔ baresip through the B2BUA', () => {
       await phone.close();
     }
     // Chromium, ICE and DTLS under the whole suite's load on two cores: ~13 s alone, 32 s seen in parallel.
+  }, 90_000);
+
+  it('the browser seat 8003 calls baresip 8004: our WebRTC answer and RTP offer carry both tones', async () => {
+    const desk = await startBaresip({
+      name: 'desk8004',
+      account: {
+        user: '8004',
+        password: 'demo8004',
+        registrar: ts.sipTarget,
+        transport: 'udp',
+        answermode: 'auto',
+        regint: 300,
+      },
+      audioSourceWav: makeToneWav(path.join(dir, 'desk-1400.wav'), 1400, 60),
+    });
+    const phone = await Softphone.open(browser);
+    try {
+      await phone.start({
+        wsUrl: `${ts.httpUrl.replace('http:', 'ws:')}/sip`,
+        uri: `sip:8003@${ts.config.realm}`,
+        password: 'demo8003',
+      });
+      await desk.waitRegistered(10_000);
+      await phone.call(`sip:8004@${ts.config.realm}`);
+      await desk.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
+      await waitStats(phone, (s) => s.packetsReceived > 50 && s.audioLevel > 0, 8000, 'audio from baresip');
+      await sleep(300);
+      const heard = await phone.capture(1500);
+      const seg = middle80(heard.samples);
+      expect(toneShareOf(seg, heard.sampleRate, 1400)).toBeGreaterThan(0.6);
+      expect(toneShareOf(seg, heard.sampleRate, 1000)).toBeLessThan(0.05);
+      await phone.hangup();
+      await desk.waitEvent('CALL_CLOSED', undefined, 5000);
+      await waitUntil(() => ts.server.calls.calls.size === 0, 5000, 'the call to end on the server');
+      const w = readWav(desk.recordings().dec.at(-1)!);
+      expect(toneShareOf(w.samples, w.rate, 1000)).toBeGreaterThan(0.6);
+      expect(toneShareOf(w.samples, w.rate, 1400)).toBeLessThan(0.05);
+    } finally {
+      await desk.stop();
+      await phone.stop().catch(() => undefined);
+      await phone.close();
+    }
   }, 90_000);
 });
