@@ -9,8 +9,6 @@ export interface RetentionConfig {
   recordingDays: number;
   /** CDR rows older than this are deleted; 0 keeps them. */
   cdrDays: number;
-  /** Closed cases older than this are deleted; 0 keeps them (the default: cases are records of the office). */
-  caseDays: number;
 }
 
 export interface OpsConfig {
@@ -42,7 +40,6 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
     retention: {
       recordingDays: num(env, 'RECORDING_RETENTION_DAYS', 180),
       cdrDays: num(env, 'CDR_RETENTION_DAYS', 730),
-      caseDays: num(env, 'CASE_RETENTION_DAYS', 0),
     },
   };
 }
