@@ -66,6 +66,9 @@ import { createLogger } from './util/log.js';
 import { AdmissionControl, ProcessProbes, type AdmissionLimits, type LoadProbes } from './ops/overload.js';
 import { loadOpsConfig, type OpsConfig, type RetentionConfig } from './ops/config.js';
 import { gracefulShutdown, type ShutdownReport } from './ops/shutdown.js';
+import { RecordingAudit } from './ops/recording-audit.js';
+import { RetentionJob } from './ops/retention.js';
+import { recordingsRoutes } from './api/routes/recordings.js';
 
 export const SERVER_NAME = 'hotline12315/0.1';
 
@@ -120,6 +123,8 @@ export interface HotlineServer {
   /** Admission control for new calls (503 + Retry-After when overloaded, full or draining). */
   readonly admission: AdmissionControl;
   readonly ops: OpsConfig;
+  readonly recordingAudit: RecordingAudit;
+  readonly retention: RetentionJob;
   /** SIGTERM: new calls 503, live calls drain up to drainTimeoutMs, the rest hung up, then close(). */
   shutdown(o?: { drainTimeoutMs?: number }): Promise<ShutdownReport>;
   readonly demoSeed: DemoSeed | null;
@@ -444,6 +449,27 @@ export async function createHotlineServer(
   });
   await http.register(kbRoutes, { kb });
   await http.register(seatCredentialsRoutes, { acd, directory, realm: config.realm });
+  // --- ops (issue 9): recordings behind roles + audit; retention purge ---
+  const recordingAudit = new RecordingAudit(db);
+  await http.register(recordingsRoutes, {
+    recordingOf: (callId) => cdr.get(callId)?.recordingFile ?? null,
+    agentOf: (callId) => {
+      try {
+        return cases.getByCall(callId).agentId;
+      } catch {
+        return null;
+      }
+    },
+    audit: (e) => recordingAudit.record(e),
+  });
+  const retention = new RetentionJob({
+    cdrDb: locationDb,
+    audit: recordingAudit,
+    flush: () => cdr.flush(),
+    config: ops.retention,
+    clock,
+    log: createLogger('retention'),
+  });
   await http.register(merchantRoutes, {
     merchants,
     board: merchantCalls,
@@ -485,6 +511,8 @@ export async function createHotlineServer(
     demoSeed,
     admission,
     ops,
+    recordingAudit,
+    retention,
     shutdown(this: HotlineServer, so: { drainTimeoutMs?: number } = {}) {
       return gracefulShutdown(
         {
@@ -500,6 +528,7 @@ export async function createHotlineServer(
     },
     async start() {
       admission.start();
+      retention.start();
       await sip.listen();
       await http.listen({ host: config.bindHost, port: config.httpPort });
       sip.attachWebSocket(http.server, '/sip', https !== undefined);
@@ -527,6 +556,7 @@ export async function createHotlineServer(
       closed ??= (async () => {
         admission.close();
         processProbes?.close();
+        retention.close();
         await calls.close();
         caseSocket?.close();
         await sockets?.close();
