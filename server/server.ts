@@ -24,6 +24,7 @@ import path from 'node:path';
 import { Acd } from './acd/acd.js';
 import { AcdService } from './acd/service.js';
 import { AcdCallBridge } from './calls/acd-bridge.js';
+import { OutboundCalls } from './calls/outbound.js';
 import { IvrAccessHandler } from './calls/ivr-access.js';
 import { defaultCalendar, DEFAULT_HOTLINE_HOURS } from './calendar/index.js';
 import { ivrCalendarFrom } from './ivr/adapters.js';
@@ -296,6 +297,17 @@ export async function createHotlineServer(
   // ACD: queues and agents; the bridge carries its decisions out over SIP and media.
   const acdBridge = new AcdCallBridge({
     calls,
+    // Callbacks (and later agents dialling out) leave through the outbound trunk, if one is configured.
+    outbound: new OutboundCalls({
+      stack: sip,
+      engine,
+      registrar,
+      directory,
+      clock,
+      log: createLogger('outbound'),
+      realm: config.realm,
+      cdr,
+    }),
     engine,
     clock,
     log: createLogger('acd'),

@@ -14,6 +14,7 @@ import type { Call } from './call.js';
 import { CallEvent, CallState } from './call.js';
 import type { CallManager } from './call-manager.js';
 import type { UacLeg } from './sip-leg.js';
+import { awaitAnswer, type OutboundCalls } from './outbound.js';
 
 export interface QueueRequest {
   queue: string;
@@ -61,6 +62,10 @@ export interface AcdBridgeOptions {
   announcements: QueueAnnouncements;
   /** Told as soon as a call is offered to an agent (screen pop, case draft). */
   onOffer?(call: Call, agentId: string): void;
+  /** Calls out through the trunk (callbacks); without it callbacks fail and are retried. */
+  outbound?: OutboundCalls;
+  /** How long a callback rings the agent's seat, and then the consumer (default 20 s / 30 s). */
+  callbackRingMs?: number;
 }
 
 export class AcdCallBridge implements CallControl {
@@ -288,10 +293,79 @@ export class AcdCallBridge implements CallControl {
     return 'answered';
   }
 
-  async dialCallback(_agent: AgentTarget, entry: Readonly<QueueEntry>, _signal: AbortSignal): Promise<DialOutcome> {
-    // Dialling consumers needs an outbound trunk, which the embedded default has none of.
-    this.o.log.warn({ consumer: maskPhone(entry.consumer) }, 'callback due but no outbound trunk is configured');
-    return 'failed';
+  /**
+   * A callback whose turn has come; the ACD has reserved the agent. The agent's seat rings first (so the
+   * consumer never answers to nobody), then the consumer is dialled through the outbound trunk on behalf
+   * of that seat (its dial patterns are the toll-fraud guard) and the two are bridged. 'failed' and
+   * 'no_answer' make the ACD retry later; the entry keeps its place meanwhile.
+   */
+  async dialCallback(agent: AgentTarget, entry: Readonly<QueueEntry>, signal: AbortSignal): Promise<DialOutcome> {
+    const out = this.o.outbound;
+    if (!out || !out.trunk()) {
+      this.o.log.warn({ consumer: maskPhone(entry.consumer) }, 'callback due but no outbound trunk is configured');
+      return 'failed';
+    }
+    if (!agent.seat || !entry.consumer) return 'failed';
+    const headers: [string, string][] = [
+      ['X-Call-Id', entry.callId],
+      ['X-Queue', entry.queueId],
+      ['X-Callback', '1'],
+    ];
+    const seat = await out.dialDevice(agent.seat, {
+      ringTimeoutMs: this.o.callbackRingMs ?? 20_000,
+      signal,
+      displayName: '12315-回拨',
+      extraHeaders: headers,
+    });
+    if (seat.result !== 'answered' || !seat.leg) return seat.result === 'unavailable' ? 'failed' : 'no_answer';
+    const agentLeg = seat.leg;
+    let consumerLeg: UacLeg;
+    try {
+      consumerLeg = await out.dialOut(entry.consumer, { onBehalfOf: agent.seat, displayName: '12315' });
+    } catch (err) {
+      this.o.log.warn({ err, consumer: maskPhone(entry.consumer) }, 'callback could not be dialled');
+      agentLeg.hangup();
+      return 'failed';
+    }
+    const onAgentGone = () => consumerLeg.hangup();
+    agentLeg.once('ended', onAgentGone);
+    const consumer = await awaitAnswer([consumerLeg], {
+      clock: this.o.clock,
+      timeoutMs: this.o.callbackRingMs ?? 30_000,
+      signal,
+    });
+    agentLeg.off('ended', onAgentGone);
+    if (consumer.result !== 'answered' || agentLeg.isEnded || signal.aborted) {
+      consumerLeg.hangup();
+      agentLeg.hangup();
+      return consumer.result === 'no-answer' || consumer.result === 'busy' ? 'no_answer' : 'failed';
+    }
+    let bridge: { close(): Promise<void> } | null = null;
+    try {
+      bridge = await this.o.engine.bridge(agentLeg.media as MediaEndpoint, consumerLeg.media as MediaEndpoint);
+    } catch (err) {
+      this.o.log.error({ err }, 'callback bridge failed');
+      consumerLeg.hangup();
+      agentLeg.hangup();
+      return 'failed';
+    }
+    this.stats.answered++;
+    this.talking.set(entry.callId, agent.agentId);
+    const end = () => {
+      consumerLeg.hangup();
+      agentLeg.hangup();
+      void bridge?.close().catch(() => undefined);
+      bridge = null;
+      if (this.talking.get(entry.callId) === agent.agentId) {
+        this.talking.delete(entry.callId);
+        // After the ACD has taken 'answered' (the agent is on the call), never before.
+        setImmediate(() => this.acd.callEnded(entry.callId));
+      }
+    };
+    agentLeg.once('ended', end);
+    consumerLeg.once('ended', end);
+    if (agentLeg.isEnded || consumerLeg.isEnded) end();
+    return 'answered';
   }
 
   overflow(entry: Readonly<QueueEntry>, target: OverflowTarget | null, reason: 'max_wait' | 'leave_empty'): void {
