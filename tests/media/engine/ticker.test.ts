@@ -9,6 +9,17 @@ import { createMediaEngine, DEFAULT_PACING, type MediaEngine } from '../../../se
 import { RtpPacketView } from '../../../server/media/rtp/packet.js';
 import { rtpPortRange } from '../../helpers/ports.js';
 import { sleep } from '../../helpers/tmp.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { raiseThisThread } from '../../../server/media/engine/realtime.js';
+
+/** [policy, rt_priority] of every thread of this process (/proc/PID/task/TID/stat fields 41 and 40). */
+function threadPolicies(): [number, number][] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 on
+    return [Number(f[41 - 3]), Number(f[40 - 3])];
+  });
+}
 
 describe('SelfPacedTickSource', () => {
   it('ticks on the t0 + k·period grid with increasing indices, and not after close (twice)', async () => {
@@ -95,6 +106,38 @@ describe('media worker clock, both pacing designs', () => {
       const mean = span / (got.length - 1);
       expect(mean).toBeGreaterThan(19);
       expect(mean).toBeLessThan(23);
+    });
+  }
+});
+
+describe('real-time priority of the media clock', () => {
+  it('rejects a priority outside 1–99 without touching the thread', () => {
+    expect(raiseThisThread(0)).toMatch(/invalid priority/);
+    expect(raiseThisThread(100)).toMatch(/invalid priority/);
+  });
+
+  for (const pacing of ['self', 'ticker'] as const) {
+    it(`${pacing}: the clock threads (and only they) get SCHED_FIFO at the asked priority`, async () => {
+      const r = await rtpPortRange(4);
+      const before = threadPolicies().filter(([pol, prio]) => pol === 1 && prio === 7).length;
+      const engine = await createMediaEngine({
+        thread: 'worker',
+        pacing,
+        realtimePriority: 7,
+        bindAddress: '127.0.0.1',
+        portMin: r.start,
+        portMax: r.end,
+      });
+      try {
+        await sleep(200);
+        const fifo = threadPolicies().filter(([pol, prio]) => pol === 1 && prio === 7).length - before;
+        // Root (the test namespace runs as root) may raise; anyone else gets a logged refusal and a working engine.
+        if (process.getuid?.() === 0) expect(fifo).toBe(pacing === 'self' ? 1 : 2);
+        else expect(fifo).toBe(0);
+        expect((await engine.stats()).thread).toBe('worker');
+      } finally {
+        await engine.close();
+      }
     });
   }
 });
