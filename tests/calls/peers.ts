@@ -135,8 +135,10 @@ export function lastEventAt(b: Baresip, type: string): number {
 export function timeline(
   b: Baresip,
   hzs: number[] = [600, 1000, 1400],
+  /** Which call: -1 the last, -2 the one before. */
+  nth = -1,
 ): Array<{ t: number; s: Record<number, number> }> {
-  const w = readWav(b.recordings().dec.at(-1)!);
+  const w = readWav(b.recordings().dec.at(nth)!);
   const step = w.rate / 2;
   const out: Array<{ t: number; s: Record<number, number> }> = [];
   for (let i = 0; i + step <= w.samples.length; i += step) {
