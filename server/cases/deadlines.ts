@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { dayNumber, type IsoDate, type WorkingCalendar } from '../calendar/index.js';
 import { CaseStatus, type CaseType } from './workflow.js';
 
@@ -19,16 +20,44 @@ export interface DeadlinePolicy {
   basis: string;
 }
 
-export const DEFAULT_DEADLINE_POLICIES: readonly DeadlinePolicy[] = [
-  {
-    effectiveFrom: '2020-01-01',
-    acceptComplaintDays: 7,
-    mediationDays: 45,
-    verifyReportDays: 15,
-    dueSoonDays: 2,
-    basis: '《市场监督管理投诉举报处理暂行办法》；《市场监督管理行政处罚程序规定》',
-  },
-];
+/**
+ * Checks a policy list read from configuration: dates, positive whole days, no duplicate dates.
+ * Throws with the offending entry, so a bad edit stops the server at start instead of miscounting.
+ */
+export function parseDeadlinePolicies(data: unknown): DeadlinePolicy[] {
+  const list = (data as { policies?: unknown } | null)?.policies;
+  if (!Array.isArray(list) || list.length === 0)
+    throw new Error('deadline policies: "policies" must be a non-empty array');
+  const seen = new Set<string>();
+  return list.map((raw, i) => {
+    const p = raw as Record<string, unknown>;
+    const where = `deadline policies[${i}]`;
+    if (typeof p.effectiveFrom !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(p.effectiveFrom)) {
+      throw new Error(`${where}: effectiveFrom must be YYYY-MM-DD`);
+    }
+    if (seen.has(p.effectiveFrom)) throw new Error(`${where}: duplicate effectiveFrom ${p.effectiveFrom}`);
+    seen.add(p.effectiveFrom);
+    for (const k of ['acceptComplaintDays', 'mediationDays', 'verifyReportDays', 'dueSoonDays'] as const) {
+      const v = p[k];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 365) {
+        throw new Error(`${where}: ${k} must be a whole number of working days`);
+      }
+    }
+    return {
+      effectiveFrom: p.effectiveFrom,
+      acceptComplaintDays: p.acceptComplaintDays as number,
+      mediationDays: p.mediationDays as number,
+      verifyReportDays: p.verifyReportDays as number,
+      dueSoonDays: p.dueSoonDays as number,
+      basis: typeof p.basis === 'string' ? p.basis : '',
+    };
+  });
+}
+
+/** The shipped configuration, `deadline-policies.json` beside this file (data, not code). */
+export const DEFAULT_DEADLINE_POLICIES: readonly DeadlinePolicy[] = parseDeadlinePolicies(
+  createRequire(import.meta.url)('./deadline-policies.json'),
+);
 
 export type DeadlineKind = 'accept' | 'mediation' | 'verify';
 
