@@ -55,6 +55,27 @@ function request<T>(sock: Socket, event: string, payload: unknown, timeoutMs = 8
   });
 }
 
+/** The form's own look, kept with it (styles.css belongs to the desktop shell). */
+const CASE_FORM_CSS = `
+.case-form fieldset { border: 1px solid #ddd; border-radius: 4px; margin: 0 0 8px; padding: 6px 10px; }
+.case-form legend { font-weight: 600; font-size: 13px; }
+.case-form .field { display: grid; grid-template-columns: 9em 1fr; gap: 4px 8px; align-items: start; margin: 4px 0; }
+.case-form .field.area select, .case-form .field select + select { margin-left: 4px; }
+.case-form .field input, .case-form .field textarea, .case-form .field select { font: inherit; }
+.case-form .field.invalid input, .case-form .field.invalid textarea, .case-form .field.invalid select { border: 1px solid #c62828; background: #fff5f5; }
+.case-form .field-error { grid-column: 2; color: #c62828; font-style: normal; font-size: 12px; }
+.case-form .field-ok { grid-column: 2; color: #2e7d32; font-style: normal; font-size: 12px; }
+.case-form .case-head { display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 8px; font-size: 13px; }
+.case-form .save-state { margin-left: auto; color: #666; }
+.case-form .save-conflict, .case-form .save-error { color: #c62828; font-weight: 600; }
+.case-form .save-saved { color: #2e7d32; }
+.case-form .case-actions { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
+.case-form .badge.warn { background: #ff8f00; color: #fff; border-radius: 8px; padding: 0 6px; margin-left: 6px; font-size: 12px; }
+.case-form .screen-pop, .case-form .kb-panel { background: #fafafa; border: 1px solid #eee; border-radius: 4px; padding: 6px 10px; margin: 8px 0; }
+.case-form .screen-pop h3, .case-form .kb-panel h3 { margin: 0 0 4px; font-size: 14px; }
+.case-form button.link { background: none; border: none; color: #1565c0; padding: 0; cursor: pointer; text-decoration: underline; }
+`;
+
 export function CaseForm(props: CaseFormProps) {
   const c = useController();
   const t = useT();
@@ -322,6 +343,7 @@ export function CaseForm(props: CaseFormProps) {
 
   return (
     <div className="case-form" data-testid="case-form" data-case-id={rec.id}>
+      <style>{CASE_FORM_CSS}</style>
       <div className="case-head">
         <span>
           {t('cf_number')} <strong data-testid="case-number">{rec.number}</strong>
