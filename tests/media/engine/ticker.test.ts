@@ -8,7 +8,7 @@ import { SelfPacedTickSource } from '../../../server/media/engine/ticker.js';
 import { createMediaEngine, DEFAULT_PACING, type MediaEngine } from '../../../server/media/engine/index.js';
 import { RtpPacketView } from '../../../server/media/rtp/packet.js';
 import { rtpPortRange } from '../../helpers/ports.js';
-import { sleep } from '../../helpers/tmp.js';
+import { sleep, waitUntil } from '../../helpers/tmp.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { raiseThisThread } from '../../../server/media/engine/realtime.js';
 
@@ -51,9 +51,8 @@ describe('SelfPacedTickSource', () => {
       calls++;
       if (calls === 2) throw new Error('boom');
     });
-    await sleep(100);
+    await waitUntil(() => calls > 4, 5000, 'ticks after the throwing one');
     src.close();
-    expect(calls).toBeGreaterThan(4);
     expect(src.errors).toBe(1);
     expect((reported[0] as Error).message).toBe('boom');
   });
