@@ -92,9 +92,9 @@ describe('metrics with real callers', () => {
         regint: 300,
       },
     });
-    const [long, timeout, short, answered] = await Promise.all(
+    const [long, timeout, short, answered] = (await Promise.all(
       ['m-long', 'm-timeout', 'm-short', 'm-answered'].map(consumer),
-    );
+    )) as [Baresip, Baresip, Baresip, Baresip];
     try {
       await seat.waitRegistered(10_000);
       expect((await api('POST', '/api/agents/me/login', agent, { seat: '8007' })).status).toBe(200);
