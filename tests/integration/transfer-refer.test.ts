@@ -4,7 +4,6 @@
  * (1400 Hz) and connects the consumer (600 Hz) to it; the transferor's leg ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Baresip } from '../helpers/baresip.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
 import {
