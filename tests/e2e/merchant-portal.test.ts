@@ -3,13 +3,19 @@
  * in at /merchant, its softphone registers device 3001 over /sip, a three-way call announced for a case
  * shows the case with the consumer masked, a wrong outcome shows the server's field error, and the
  * recorded outcome moves the case to 调解成功 (checked through GET /api/cases/{id}).
+ * Then the agent's side: a baresip consumer reaches the agent desktop, the agent picks the station in the
+ * three-way panel and rings it, the portal (second tab) answers and shows the call's case, and the
+ * panel's buttons walk the server's states: consulting → 合并通话 → 离开 → 重新加入 → 全部挂断.
+ * (The audio of a three-way is checked by the call-control tests.)
  */
-import { mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseStatus } from '../../server/cases/workflow.js';
+import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
+import { makeTempDir, removeTempDir, sleep } from '../helpers/tmp.js';
 import { ensureDesktopBuild, routeDesktop, startDesktopServer, type DesktopServer } from './desktop-server.js';
 
 const SHOTS = path.resolve('.test-results/e2e');
@@ -155,4 +161,126 @@ describe('merchant portal e2e', () => {
     await page.getByText('Recorded: Settled').waitFor();
     expect(await page.title()).toBe('12315 Merchant Station');
   });
+});
+
+describe('three-way from the agent desktop to the station portal', () => {
+  let srv: DesktopServer;
+  let tb: TestBrowser;
+  let agent: Page;
+  let station: Page;
+  let caller: Baresip | null = null;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = makeTempDir('three-way-ui');
+    await ensureDesktopBuild();
+    // The real flow checks business hours; this one queues every caller at once (as agent-call.test.ts).
+    const flows = path.join(dir, 'ivr-flows');
+    cpSync(path.resolve('ivr-flows'), flows, { recursive: true });
+    writeFileSync(
+      path.join(flows, '12315.yaml'),
+      [
+        "id: '12315'",
+        'language: zh',
+        'description: e2e — 直接排队投诉',
+        'start: complaint_queue',
+        'nodes:',
+        '  complaint_queue:',
+        '    type: enqueue',
+        '    queue: complaint',
+        '    onFail: bye',
+        '  bye:',
+        '    type: hangup',
+        '',
+      ].join('\n'),
+    );
+    srv = await startDesktopServer({ IVR_FLOWS_DIR: flows });
+    tb = await launchChromium({ fakeAudioWav: makeToneWav(path.join(dir, 'mic-1000.wav'), 1000, 60) });
+    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
+    agent = await tb.context.newPage();
+    station = await tb.context.newPage();
+    for (const [p, tag] of [
+      [agent, 'agent'],
+      [station, 'station'],
+    ] as const) {
+      p.on('console', (m) => tb.consoleLines.push(`[${tag} ${m.type()}] ${m.text()}`));
+      p.on('pageerror', (e) => tb.consoleLines.push(`[${tag} pageerror] ${e.message}`));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    if (process.env.E2E_DEBUG) console.log(tb?.consoleLines.join('\n'));
+    await caller?.stop();
+    await tb?.close();
+    await srv?.close();
+    removeTempDir(dir);
+  });
+
+  it('rings the station, shows its case there, and the buttons follow the server states', async () => {
+    await station.goto(`${srv.url}/merchant`);
+    await station.getByLabel('用户名').fill('m3001');
+    await station.getByLabel('密码').fill('merchant12315');
+    await station.getByRole('button', { name: '登录' }).click();
+    await station.getByTestId('phone-status').getByText('电话已就绪').waitFor({ timeout: 15_000 });
+
+    await agent.goto(`${srv.url}/`);
+    await agent.getByLabel('用户名').fill('agent01');
+    await agent.getByLabel('密码', { exact: true }).fill('agent12315');
+    await agent.getByTestId('login-submit').click();
+    await agent.locator('[data-testid="socket-status"].socket-connected').waitFor();
+    await agent.getByLabel('座席分机').fill('8001');
+    await agent.getByLabel('分机 SIP 密码').fill('demo8001');
+    await agent.getByTestId('seat-submit').click();
+    await agent.locator('[data-testid="phone-status"].reg-registered').waitFor({ timeout: 15_000 });
+    await agent.getByTestId('go-ready').click();
+    await agent.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+
+    caller = await startBaresip({
+      name: 'consumer',
+      account: { user: '13812345678', transport: 'udp', answermode: 'auto' },
+      audioSourceWav: makeToneWav(path.join(dir, 'caller-600.wav'), 600, 60),
+    });
+    const sipPort = srv.server.listening().sip.find((x) => x.transport === 'UDP')!.port;
+    await caller.dial(`sip:12315@127.0.0.1:${sipPort}`);
+    await agent.getByTestId('incoming').waitFor({ timeout: 30_000 });
+    await agent.getByTestId('answer').click();
+    await agent.locator('[data-testid="call-panel"][data-phase="connected"]').waitFor({ timeout: 10_000 });
+
+    const panel = agent.getByTestId('three-way');
+    const stationId = srv.server.merchants.byExtension('3001')!.id;
+    await panel.getByTestId(`station-${stationId}`).click();
+    await panel.getByRole('button', { name: '三方通话' }).click();
+    await agent.locator('[data-testid="three-way"][data-state="ringing"]').waitFor({ timeout: 10_000 });
+
+    // The station's tab rings with the call's case, consumer masked.
+    await station.locator('[data-testid="merchant-call"][data-state="ringing"]').waitFor({ timeout: 10_000 });
+    await station.getByTestId('case-summary').waitFor({ timeout: 10_000 });
+    expect(await station.getByTestId('consumer').textContent()).toContain('138****5678');
+    await station.getByRole('button', { name: '接听' }).click();
+    await station.locator('[data-testid="merchant-call"][data-state="talking"]').waitFor({ timeout: 10_000 });
+
+    const stateIs = (s: string) =>
+      agent.locator(`[data-testid="three-way"][data-state="${s}"]`).waitFor({ timeout: 10_000 });
+    await stateIs('consulting');
+    await panel.getByRole('button', { name: '合并通话' }).click();
+    await stateIs('conference');
+    expect(await agent.getByTestId('conference-parties').textContent()).toContain('维权站');
+    await agent.screenshot({ path: path.join(SHOTS, 'three-way-agent.png'), fullPage: true });
+    await sleep(500);
+    await panel.getByRole('button', { name: '离开' }).click();
+    await stateIs('agent_left');
+    // The agent's own leg is gone, the panel stays for rejoin.
+    await agent.getByTestId('call-panel').waitFor({ state: 'detached', timeout: 10_000 });
+    await agent.getByTestId('three-way').getByRole('button', { name: '重新加入' }).click();
+    await agent.getByTestId('answer').click({ timeout: 15_000 });
+    await stateIs('conference');
+    await agent.getByTestId('three-way').getByRole('button', { name: '全部挂断' }).click();
+    // Everyone is hung up: the panel goes with the call, the station's phone is idle, no call is left.
+    await agent.getByTestId('three-way').waitFor({ state: 'detached', timeout: 10_000 });
+    await station.locator('[data-testid="merchant-call"]').waitFor({ state: 'detached', timeout: 10_000 });
+    await expect.poll(() => srv.server.calls.list().length, { timeout: 10_000 }).toBe(0);
+    // The portal keeps the case for the outcome form after the call.
+    await station.getByTestId('outcome-form').waitFor();
+    await station.screenshot({ path: path.join(SHOTS, 'three-way-station.png'), fullPage: true });
+  }, 120_000);
 });

@@ -17,7 +17,11 @@ export function CallPanel() {
   const muted = useDesktop((s) => s.muted);
   const panel = useDesktop((s) => s.panel);
   const now = useNow(500);
-  if (phase !== CallPhase.Answering && phase !== CallPhase.Connected && phase !== CallPhase.Held) return null;
+  // After 离开 the agent's leg is gone but consumer and station still talk: keep 重新加入/全部挂断 at hand.
+  const away = useDesktop((s) => s.conference?.state === 'agent_left');
+  if (phase !== CallPhase.Answering && phase !== CallPhase.Connected && phase !== CallPhase.Held) {
+    return away ? <ThreeWayPanel /> : null;
+  }
   const held = phase === CallPhase.Held;
   const live = phase !== CallPhase.Answering;
   const toggle = (p: 'dialpad' | 'transfer') => c.store.getState().openPanel(panel === p ? null : p);

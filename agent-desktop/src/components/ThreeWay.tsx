@@ -27,7 +27,14 @@ export function ThreeWayPanel() {
   const c = useController();
   const t = useT();
   const token = useDesktop((s) => s.token);
-  const callId = useDesktop((s) => s.offer?.callId ?? s.agent?.callId ?? null);
+  // The live call, or a three-way still going on: after 离开 the agent's leg ended, and a seat rung back
+  // by 重新加入 has no ACD offer, yet the panel belongs to that call.
+  const callId = useDesktop(
+    (s) =>
+      s.offer?.callId ??
+      s.agent?.callId ??
+      (s.conference && threeWayActions(s.conference.state).end ? s.conference.callId : null),
+  );
   const caseId = useDesktop((s) => s.caseRecord?.id ?? null);
   const conf = useDesktop((s) => (s.conference && s.conference.callId === callId ? s.conference : null));
   const station = useDesktop((s) => s.threeWayStation);
