@@ -111,6 +111,8 @@ export abstract class SipLeg extends EventEmitter<LegEvents> implements DialogUs
   private sessionTimer: TimerHandle | null = null;
   protected sessionExpires: number | null = null;
   protected weRefresh = false;
+  /** CSeq of the peer's offerless re-INVITE we answered with an offer, until its ACK brings the answer. */
+  private offerInReinviteAnswer: number | null = null;
 
   protected constructor(
     protected readonly stack: SipStack,
@@ -278,6 +280,8 @@ export abstract class SipLeg extends EventEmitter<LegEvents> implements DialogUs
     this.sessionRefreshed(req);
     const offer = req.body.length > 0 ? req.body.toString('utf8') : null;
     const sdp = offer ? await this.media.answer(offer) : await this.media.createOffer();
+    // RFC 3261 §14.2: a re-INVITE without an offer gets ours in the 2xx, and its ACK carries the answer.
+    this.offerInReinviteAnswer = offer ? null : req.cseq.seq;
     const res = request.reply(200, {
       toTag: this.dialog?.id.localTag,
       headers: [['Contact', this.localContact()], ...this.sessionHeaders()],
@@ -299,6 +303,18 @@ export abstract class SipLeg extends EventEmitter<LegEvents> implements DialogUs
           .catch((err: unknown) => this.log.warn({ err }, 'bad SDP answer in ACK'));
       }
       this.fireEvent('confirmed');
+    } else if (this.offerInReinviteAnswer !== null && ack.cseq.seq === this.offerInReinviteAnswer) {
+      this.offerInReinviteAnswer = null;
+      if (ack.body.length === 0) {
+        // RFC 3264 §5 wants an answer here; without one the old session stays as it was.
+        this.log.warn({ leg: this.id }, 'ACK to our re-INVITE offer carried no SDP answer');
+        return;
+      }
+      const answer = ack.body.toString('utf8');
+      void this.media
+        .applyAnswer(answer)
+        .then(() => this.fireEvent('updated', { held: /a=(sendonly|inactive)|c=IN IP4 0\.0\.0\.0/.test(answer) }))
+        .catch((err: unknown) => this.log.warn({ err }, 'bad SDP answer in ACK'));
     }
   }
 
