@@ -136,3 +136,15 @@ describe('case slice: a reload loses nothing typed', () => {
     });
   });
 });
+
+describe('case slice: what the save indicator says after a load', () => {
+  it('is saved when the stored copy already holds everything (an ack lost with the page)', () => {
+    const storage = new MemStorage();
+    storage.setItem(CASE_EDITS_KEY(7), JSON.stringify({ request: '退货退款' }));
+    const { s } = setup(storage);
+    s().caseLoaded(view({ version: 4, request: '退货退款' }));
+    expect(s().caseEdits).toEqual({});
+    expect(s().caseSave).toBe('saved');
+    expect(storage.getItem(CASE_EDITS_KEY(7))).toBeNull();
+  });
+});

@@ -155,7 +155,8 @@ export const createCaseSlice: Slice<CaseSlice> = (deps) => (set, get) => {
         caseRecord: c,
         caseEdits: { ...edits },
         caseInFlight: null,
-        caseSave: Object.keys(edits).length ? 'pending' : 'idle',
+        // Nothing pending: what the form shows is what is stored.
+        caseSave: Object.keys(edits).length ? 'pending' : 'saved',
         caseConflict: null,
         caseFieldErrors: [],
         caseError: null,
@@ -218,7 +219,7 @@ export const createCaseSlice: Slice<CaseSlice> = (deps) => (set, get) => {
     },
     caseRebase(c) {
       const s = get();
-      set({ caseRecord: c, caseConflict: null, caseSave: Object.keys(s.caseEdits).length ? 'pending' : 'idle' });
+      set({ caseRecord: c, caseConflict: null, caseSave: Object.keys(s.caseEdits).length ? 'pending' : 'saved' });
       persist();
     },
     caseRemoteSaved(ev) {
