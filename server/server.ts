@@ -24,7 +24,8 @@ import path from 'node:path';
 import { Acd } from './acd/acd.js';
 import { AcdService } from './acd/service.js';
 import { AcdCallBridge } from './calls/acd-bridge.js';
-import { OutboundCalls } from './calls/outbound.js';
+import { awaitAnswer, OutboundCalls, OutboundRefused } from './calls/outbound.js';
+import type { UacLeg } from './calls/sip-leg.js';
 import { IvrAccessHandler } from './calls/ivr-access.js';
 import { defaultCalendar, DEFAULT_HOTLINE_HOURS } from './calendar/index.js';
 import { ivrCalendarFrom } from './ivr/adapters.js';
@@ -381,6 +382,16 @@ export async function createHotlineServer(
   // Transfers, three-way calls, supervisor monitoring: one conference room per call, recorded.
   const recordingsDir = path.join(config.dataDir, 'recordings');
   const holdAnnouncements = access.announcements(path.join(config.ivrFlowsDir, 'prompts', 'moh.wav'), 30_000);
+  const transferOut = new OutboundCalls({
+    stack: sip,
+    engine,
+    registrar,
+    directory,
+    clock,
+    log: createLogger('outbound'),
+    realm: config.realm,
+    cdr,
+  });
   const control: CallControlDeps = {
     calls,
     acdBridge,
@@ -389,6 +400,22 @@ export async function createHotlineServer(
     log: createLogger('call-control'),
     accessNumbers: config.accessNumbers,
     audit: (actor, action, target, detail) => acd.store.audit(actor, action, target, detail ?? {}),
+    // Transfers to outside numbers leave through the trunk, guarded by the transferring seat's dial patterns.
+    dialNumber: async (call, number, signal) => {
+      const seat = call.agent?.id ? (acdCore.agent(call.agent.id)?.seat ?? null) : null;
+      let leg: UacLeg;
+      try {
+        leg = await transferOut.dialOut(number, { onBehalfOf: seat ?? '', displayName: '12315转接' });
+      } catch (err) {
+        if (err instanceof OutboundRefused) return { result: 'unavailable', leg: null };
+        throw err;
+      }
+      call.outbound.add(leg);
+      leg.once('ended', () => call.outbound.delete(leg));
+      const r = await awaitAnswer([leg], { clock, timeoutMs: 30_000, signal });
+      const result = r.result === 'answered' || r.result === 'busy' || r.result === 'no-answer' ? r.result : 'failed';
+      return { result, leg: r.leg };
+    },
     room: {
       engine,
       log: createLogger('call-control'),
