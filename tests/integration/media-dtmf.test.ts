@@ -75,6 +75,22 @@ describe('DTMF 1 2 3 # from real peers reaches the IVR exactly once per key', ()
     expectCollected123(await finalIvrPath(ts, w.call.id), w, 'rfc4733');
   });
 
+  it("RFC 4733 from SIPp's own generator (play_dtmf: PT 96 as offered, PT 97 fillers, new SSRC)", async () => {
+    const watching = watchNextCall(ts);
+    const run = runSipp({
+      scenario: scenarioPath('media_dtmf_native'),
+      target: ts.sipTarget,
+      service: '12315',
+      timeoutMs: 25_000,
+    });
+    const w = await watching;
+    const r = await run;
+    expect(r.errors).toBe('');
+    expect(r.failed).toBe(0);
+    expect(r.successful).toBe(1);
+    expectCollected123(await finalIvrPath(ts, w.call.id), w, 'rfc4733');
+  });
+
   it('SIP INFO application/dtmf-relay from SIPp, in the dialog', async () => {
     const watching = watchNextCall(ts);
     const run = runSipp({
