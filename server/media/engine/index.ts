@@ -21,6 +21,13 @@ import { EngineClient } from './client.js';
 export * from './api.js';
 
 export const DEFAULT_THREAD: 'worker' | 'inline' = 'worker';
+/**
+ * Worker clock. 'self' (one wake-up per tick) delivered ticks earlier than 'ticker' in 3 of 4 engine-alone
+ * comparisons (docs/performance.md, "Media engine"), but every run was on a box at CPU pressure ≈ 99 % and the
+ * receivers' own pacing figures were noise; 'self' also blocks the worker's receive path ~1.5 ms before each
+ * tick, which delays bridged relays. Until a quiet re-run decides, the default stays the design that never
+ * blocks the receive path.
+ */
 export const DEFAULT_PACING: 'self' | 'ticker' = 'ticker';
 
 function pacingFrom(opts: MediaEngineOptions): 'self' | 'ticker' {
