@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api } from '../lib/api.js';
 import type { ChosenStation } from '../store/conference.js';
 import { useDesktop, useT } from './context.js';
+import './StationSearch.css';
 
 /** A station as GET /api/merchants/search returns it (the fields the agent needs to choose). */
 export interface StationHit {

@@ -1,6 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import '../styles.css';
+import './merchant.css';
 import { MerchantApp, PortalContext } from './MerchantApp.js';
 import { MerchantPortal } from './portal.js';
 import { createMerchantStore } from './store.js';
