@@ -112,25 +112,6 @@ export async function reachAgent(
   return { callId: callId! };
 }
 
-/**
- * What a party heard between two wall-clock instants: baresip's dec recording starts when its call is
- * established (`since`: the CALL_ESTABLISHED event time).
- */
-export function heard(b: Baresip, since: number, from: number, to: number): (hz: number) => number {
-  const w = readWav(b.recordings().dec.at(-1)!);
-  const a = Math.max(0, Math.floor(((from - since) / 1000) * w.rate));
-  const z = Math.min(w.samples.length, Math.floor(((to - since) / 1000) * w.rate));
-  const part = w.samples.subarray(a, Math.max(a, z));
-  return (hz: number) => (part.length < w.rate / 4 ? NaN : toneShareOf(part, w.rate, hz));
-}
-
-/** Time of the last event of a type (e.g. when this party's call was established). */
-export function lastEventAt(b: Baresip, type: string): number {
-  const e = [...b.events].reverse().find((x) => x.type === type);
-  if (!e) throw new Error(`${b.name}: no ${type}`);
-  return e.at;
-}
-
 /** Tone shares of a party's last received recording in 0.5 s windows: [{t, s: {hz: share}}]. */
 export function timeline(
   b: Baresip,

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Baresip } from '../helpers/baresip.js';
+import { TestSocket } from '../api/socket-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
 import {
@@ -43,12 +44,18 @@ describe('three-way call with a merchant station', () => {
   it('consult, conference, agent leaves, consumer hangs up: who hears whom at each step', async () => {
     const token = await login(api, 'agent01', 'agent12315');
     const parties: Baresip[] = [];
+    const sockets: TestSocket[] = [];
     try {
       const seat = await device(ts, dir, '8007', 1000);
       const station = await device(ts, dir, '3001', 1400);
       const c = await consumer(dir, 'tw-consumer', 600);
       parties.push(seat, station, c);
       await agentAt(api, token, '8007', true);
+      // The agent's desktop and a lead's wallboard follow the three-way call over socket.io.
+      const port = Number(new URL(ts.httpUrl).port);
+      const agentSock = await TestSocket.connect(port, { token });
+      const leadSock = await TestSocket.connect(port, { token: await login(api, 'lead01', 'lead12315') });
+      sockets.push(agentSock, leadSock);
       const { callId } = await reachAgent(ts, api, token, c, seat);
 
       // Someone else's call: another agent may not touch it.
@@ -112,12 +119,23 @@ describe('three-way call with a merchant station', () => {
       expect(maxOf(ap.during, 1000)).toBeLessThan(0.05);
 
       await waitUntil(() => !ts.server.calls.calls.has(callId), 5000, 'call ended');
+      type Conf = { callId: string; state: string; parties: { role: string }[] };
+      const states = (sock: TestSocket) =>
+        sock.events.filter((e) => e.event === 'call:conference').map((e) => (e.data as Conf).state);
+      await waitUntil(() => states(agentSock).includes('ended'), 3000, 'ended pushed');
+      expect(states(agentSock)).toEqual(['ringing', 'consulting', 'conference', 'agent_left', 'ended']);
+      expect(states(leadSock)).toEqual(states(agentSock));
+      const conf = agentSock.events.find(
+        (e) => e.event === 'call:conference' && (e.data as Conf).state === 'conference',
+      );
+      expect((conf!.data as Conf).parties.map((p) => p.role).sort()).toEqual(['agent', 'consumer', 'station']);
       // One recording for the whole call, linked from the CDR, holding audio after the agent left.
       const row = ts.server.cdr.list({ limit: 20 }).find((x) => x.id === callId)!;
       expect(row.recordingFile).toBeTruthy();
       await waitUntil(() => fs.existsSync(row.recordingFile!) && fs.statSync(row.recordingFile!).size > 44, 3000);
       expect(fs.statSync(row.recordingFile!).size).toBeGreaterThan(8000 * 2 * 2 * 8);
     } finally {
+      for (const so of sockets) so.close();
       await Promise.all(parties.map((p) => p.stop()));
     }
   });
