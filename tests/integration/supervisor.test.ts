@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { TestSocket } from '../api/socket-client.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
 import {
   agentAt,
@@ -39,10 +40,13 @@ describe('supervisor monitoring', () => {
   it('listen: the lead hears both and is heard by nobody; whisper: only the agent hears the lead', async () => {
     const [seat, leadSeat] = await Promise.all([device(ts, dir, '8007', 1000), device(ts, dir, '8009', 1400)]);
     const c = await consumer(dir, 'monitored', 600);
+    const socks: TestSocket[] = [];
     try {
       const tok = await login(api, 'agent01', 'agent12315');
       const lead = await login(api, 'lead01', 'lead12315');
       await agentAt(api, tok, '8007', true);
+      const agentSock = await TestSocket.connect(Number(new URL(ts.httpUrl).port), { token: tok });
+      socks.push(agentSock);
       const { callId } = await reachAgent(ts, api, tok, c, seat);
       expect((await api('POST', `/api/calls/${callId}/monitor`, tok, { mode: 'listen', seat: '8009' })).status).toBe(
         403,
@@ -78,10 +82,18 @@ describe('supervisor monitoring', () => {
       // In listen mode the agent did not hear the lead either: the lead's tone only ever came with whisper.
       expect(ap.before.every((x) => x.s[1400]! < 0.05)).toBe(true);
 
+      // The agent was told each time (call:coaching).
+      const coaching = agentSock.events.filter((e) => e.event === 'call:coaching').map((e) => e.data);
+      expect(coaching).toEqual([
+        { callId, mode: 'listen' },
+        { callId, mode: 'stopped' },
+        { callId, mode: 'whisper' },
+      ]);
       const audit = await api<{ entries: { action: string; target: string }[] }>('GET', '/api/agents/audit', lead);
       const actions = audit.body.entries.filter((e) => e.target === callId).map((e) => e.action);
       expect(actions).toEqual(expect.arrayContaining(['monitor_listen', 'monitor_stop', 'monitor_whisper']));
     } finally {
+      for (const so of socks) so.close();
       await Promise.all([c.stop(), seat.stop(), leadSeat.stop()]);
     }
     await waitUntil(() => ts.server.calls.calls.size === 0, 5000);
