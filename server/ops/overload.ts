@@ -72,12 +72,12 @@ export interface AdmissionLimits {
 
 export const DEFAULT_LIMITS: AdmissionLimits = {
   maxCalls: 2000,
-  maxLagMs: 250,
+  maxLagMs: 500,
   maxCpuCores: Math.max(1, os.availableParallelism() - 0.2),
   retryAfterS: 5,
   drainRetryAfterS: 30,
   sampleMs: 1000,
-  sustainSamples: 2,
+  sustainSamples: 3,
   resumeFactor: 0.7,
 };
 
