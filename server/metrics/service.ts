@@ -117,6 +117,8 @@ export class MetricsService {
     this.tz = d.tzOffsetMin ?? 480;
     this.cdrs = d.cdrs ?? (() => []);
     this.store = new MetricsStore(d.logDb, (err) => this.log.error({ err }, 'metrics write failed'));
+    const interrupted = this.store.closeInterrupted();
+    if (interrupted > 0) this.log.warn({ interrupted }, 'queue visits open at the last stop are closed as other');
     this.recorder = new MetricsRecorder({
       acd: d.acd,
       store: this.store,

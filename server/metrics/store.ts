@@ -59,6 +59,17 @@ export class MetricsStore {
     this.enqueue(() => this.s.interval.run(row));
   }
 
+  /**
+   * After a restart: visits still open belonged to calls the previous process lost (a crash, a stop with
+   * callers waiting). They end as `other` with an unknown wait (left = entered), so they stop counting as
+   * waiting. Returns how many.
+   */
+  closeInterrupted(): number {
+    return this.db.sqlite
+      .prepare(`UPDATE metrics_visit SET leave_reason = 'other', left_at = entered_at WHERE left_at IS NULL`)
+      .run().changes;
+  }
+
   /** Commits what is queued now. */
   flush(): void {
     this.scheduled = false;

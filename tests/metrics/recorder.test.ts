@@ -189,4 +189,14 @@ describe('metrics recorder on the real ACD', () => {
     expect(wb.agents).toEqual([expect.objectContaining({ agentId: 'a01', state: 'not_ready', timeInStateMs: 40 * S })]);
     expect(wb.serverNow).toBe(WALL0 + 40 * S);
   });
+
+  it('visits left open by a previous process end as other after a restart, not waiting forever', () => {
+    setup();
+    acd.enqueue({ callId: 'lost', queueId: 'complaint' });
+    metrics.close();
+    expect(metrics.store.visits(DAY29, DAY30)).toEqual([expect.objectContaining({ callId: 'lost', leftAt: null })]);
+    metrics = new MetricsService({ acd, logDb: db, caseDb: db, clock: new FakeClock(0), wallNow: () => WALL0 });
+    const k = metrics.summary(DAY29, DAY30);
+    expect(k).toMatchObject({ offered: 1, other: 1, inProgress: 0, abandoned: 0 });
+  });
 });
