@@ -10,6 +10,8 @@ import { QueuePanel } from './components/QueuePanel.js';
 import { SeatSignIn } from './components/SeatSignIn.js';
 import { StateBar } from './components/StateBar.js';
 import { WrapUp } from './components/WrapUp.js';
+import { CoachingBanner } from './lead/CoachingBanner.js';
+import { LeadApp } from './lead/LeadApp.js';
 
 function inTextField(el: Element | null): boolean {
   if (!el) return false;
@@ -47,6 +49,7 @@ export function App() {
   const token = useDesktop((s) => s.token);
   const agent = useDesktop((s) => s.agent);
   const lang = useDesktop((s) => s.lang);
+  const role = useDesktop((s) => s.user?.role);
   useShortcuts();
   useEffect(() => {
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
@@ -64,12 +67,22 @@ export function App() {
       </>
     );
   }
+  if (role === 'lead' || role === 'admin') {
+    return (
+      <>
+        <Header />
+        <NoticeBar />
+        <LeadApp />
+      </>
+    );
+  }
   const signedIn = agent !== null && agent.state !== 'offline';
   return (
     <>
       <Header />
       <NoticeBar />
       <StateBar />
+      <CoachingBanner />
       <main className="desk">
         <div className="work">
           {agent !== null && !signedIn && <SeatSignIn />}

@@ -114,11 +114,7 @@ function AgentRow({ a, queues, reload }: { a: AgentAdmin; queues: QueueInfo[]; r
         >
           {t('forceNotReady')}
         </button>
-        <button
-          type="button"
-          disabled={!loggedIn}
-          onClick={() => void act(() => lead.forceState(a.agentId, 'ready'))}
-        >
+        <button type="button" disabled={!loggedIn} onClick={() => void act(() => lead.forceState(a.agentId, 'ready'))}>
           {t('forceReady')}
         </button>
         <button
@@ -142,7 +138,12 @@ function AgentRow({ a, queues, reload }: { a: AgentAdmin; queues: QueueInfo[]; r
             </li>
           ))}
         </ul>
-        <input type="datetime-local" aria-label={t('shiftStart')} value={start} onChange={(e) => setStart(e.target.value)} />
+        <input
+          type="datetime-local"
+          aria-label={t('shiftStart')}
+          value={start}
+          onChange={(e) => setStart(e.target.value)}
+        />
         <input type="datetime-local" aria-label={t('shiftEnd')} value={end} onChange={(e) => setEnd(e.target.value)} />
         <input aria-label={t('shiftNote')} value={note} maxLength={200} onChange={(e) => setNote(e.target.value)} />
         <button

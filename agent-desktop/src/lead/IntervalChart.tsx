@@ -78,7 +78,7 @@ export function IntervalChart() {
       true,
     );
     // t changes with the language; the legend names must follow.
-  }, [series, lang]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [series, lang]);
 
   return (
     <div className="card wb-chart">

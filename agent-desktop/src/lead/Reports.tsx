@@ -84,7 +84,9 @@ export function Reports() {
         </button>
         <button
           type="button"
-          onClick={() => void lead.run(() => lead.download(callsReportPath(query(), 'csv'), `话务报表_${from}_${to}.csv`))}
+          onClick={() =>
+            void lead.run(() => lead.download(callsReportPath(query(), 'csv'), `话务报表_${from}_${to}.csv`))
+          }
         >
           {t('csv')}
         </button>
@@ -117,9 +119,7 @@ export function Reports() {
             )}
             {rows.map((r) => (
               <tr key={`${r.bucket}-${r.key}`}>
-                <td>
-                  {g === 'day' ? beijingDate(r.bucket) : `${beijingDate(r.bucket)} ${bucketLabel(r.bucket, g)}`}
-                </td>
+                <td>{g === 'day' ? beijingDate(r.bucket) : `${beijingDate(r.bucket)} ${bucketLabel(r.bucket, g)}`}</td>
                 <td>{r.key === '*' ? t('allQueues') : r.key}</td>
                 <td className="num">{r.offered}</td>
                 <td className="num">{r.answered}</td>

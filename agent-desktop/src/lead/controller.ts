@@ -5,7 +5,14 @@
  */
 import { api, ApiError } from '../lib/api.js';
 import type { DesktopStore } from '../store/index.js';
-import { callsReportPath, dailyReportPath, hotspotsPath, type Hotspots, type ReportQuery, type ReportRow } from './reports.js';
+import {
+  callsReportPath,
+  dailyReportPath,
+  hotspotsPath,
+  type Hotspots,
+  type ReportQuery,
+  type ReportRow,
+} from './reports.js';
 import type { LiveCall, MonitorMode } from './slice.js';
 
 export interface Shift {

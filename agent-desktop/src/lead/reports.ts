@@ -82,7 +82,14 @@ export interface IntervalSeries {
  */
 export function intervalSeries(rows: readonly ReportRow[], key: string, g: Granularity): IntervalSeries {
   const mine = rows.filter((r) => r.key === key).sort((a, b) => a.bucket - b.bucket);
-  const out: IntervalSeries = { labels: [], offered: [], answered: [], abandoned: [], serviceLevel: [], answerRate: [] };
+  const out: IntervalSeries = {
+    labels: [],
+    offered: [],
+    answered: [],
+    abandoned: [],
+    serviceLevel: [],
+    answerRate: [],
+  };
   if (mine.length === 0) return out;
   const step = g === '15m' ? 900_000 : g === 'hour' ? 3_600_000 : 86_400_000;
   const byBucket = new Map(mine.map((r) => [r.bucket, r]));

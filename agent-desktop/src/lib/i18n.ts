@@ -161,6 +161,10 @@ const zh = {
   noMic: '无法使用麦克风：{msg}',
   dtmfSent: '已发送：{d}',
   callEnded: '通话已结束',
+  // --- supervisor monitoring shown to the agent (issue 8) ---
+  coaching_listen: '班长正在监听本通话',
+  coaching_whisper: '班长正在对您耳语指导（消费者听不到）',
+  coaching_barge: '班长已加入本通话（三方均可听到）',
 } as const;
 
 export type MsgKey = keyof typeof zh;
@@ -324,6 +328,9 @@ const en: Record<MsgKey, string> = {
   noMic: 'Microphone unavailable: {msg}',
   dtmfSent: 'Sent: {d}',
   callEnded: 'Call ended',
+  coaching_listen: 'A shift lead is listening to this call',
+  coaching_whisper: 'A shift lead is coaching you (the caller cannot hear)',
+  coaching_barge: 'A shift lead has joined this call',
 };
 
 export const MESSAGES: Readonly<Record<Lang, Readonly<Record<MsgKey, string>>>> = { zh, en };

@@ -63,10 +63,14 @@ export function connectSocket(
       });
     });
 
+  const isLead = () => s().user?.role === 'lead' || s().user?.role === 'admin';
   const resync = async () => {
     try {
-      const me = await request('agent:me', {});
-      s().agentSynced(me);
+      // Admins are never agents (agent:me is not theirs to ask); a lead may be one.
+      if (s().user?.role !== 'admin') {
+        const me = await request('agent:me', {});
+        s().agentSynced(me);
+      }
     } catch (err) {
       // A web user that is not an agent (no seat) still sees queues; other failures are shown.
       if (!(err instanceof AckError && err.code === 'not_an_agent')) s().notify('error', (err as Error).message);
@@ -76,6 +80,13 @@ export function connectSocket(
       s().queuesUpdated(q.queues);
     } catch (err) {
       s().notify('error', (err as Error).message);
+    }
+    if (isLead()) {
+      try {
+        s().wallboardUpdated(await request('wallboard:get', {}));
+      } catch (err) {
+        s().notify('error', (err as Error).message);
+      }
     }
     s().resynced();
     hooks.onResynced?.();
@@ -98,10 +109,16 @@ export function connectSocket(
       hooks.onUnauthorized();
     } else s().socketStatusChanged('reconnecting', err.message);
   });
-  socket.on('agent:state', (change) => s().agentStateChanged(change));
+  // Leads get every agent's 'agent:state' (their wallboard uses it); only their own may move their desk.
+  socket.on('agent:state', (change) => {
+    if (isLead() && s().agent?.agentId !== change.agent.agentId) return;
+    s().agentStateChanged(change);
+  });
   socket.on('agent:offer', (offer) => s().offerArrived(offer));
   socket.on('queue:stats', (p) => s().queuesUpdated(p.queues));
   socket.on('call:conference', (p) => s().conferenceUpdated(p));
+  socket.on('wallboard:update', (p) => s().wallboardUpdated(p));
+  socket.on('call:coaching', (p) => s().coachingChanged(p));
 
   let closed = false;
   return {

@@ -7,6 +7,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createCallSlice } from './call.js';
 import { createCaseSlice } from './case.js';
 import { createConferenceSlice } from './conference.js';
+import { createLeadSlice } from '../lead/slice.js';
 import { createPhoneSlice } from './phone.js';
 import { createQueueSlice } from './queue.js';
 import { createSessionSlice } from './session.js';
@@ -25,6 +26,7 @@ export function createDesktopStore(deps: StoreDeps): DesktopStore {
     ...createUiSlice(deps)(...a),
     ...createCaseSlice(deps)(...a),
     ...createConferenceSlice(deps)(...a),
+    ...createLeadSlice(deps)(...a),
   }));
   // Cross-slice rule kept here rather than in a component: every agent snapshot may end the shown call.
   store.subscribe((s, prev) => {
