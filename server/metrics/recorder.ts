@@ -88,6 +88,7 @@ export class MetricsRecorder {
   readonly counters = new Map<string, QueueCounters>();
   private readonly unsubscribe: Array<() => void> = [];
   private closed = false;
+  private refusedSeq = 1;
 
   constructor(o: RecorderOptions) {
     this.acd = o.acd;
@@ -203,7 +204,6 @@ export class MetricsRecorder {
     };
     this.finish(v, REFUSED[reason], now);
   }
-  private refusedSeq = 1;
 
   private converted(e: Readonly<QueueEntry>): void {
     const v = this.waiting.get(e.id);

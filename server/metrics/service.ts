@@ -107,6 +107,7 @@ export class MetricsService {
   private readonly thresholdCache = new Map<string, QueueThresholds>();
   private readonly loopDelay: IntervalHistogram;
   private readonly log: Logger;
+  private readonly logDb: Database;
   private closed = false;
 
   constructor(d: MetricsServiceDeps) {
@@ -137,8 +138,6 @@ export class MetricsService {
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
   }
-  private readonly logDb: Database;
-
   now(): number {
     return this.recorder.now();
   }
