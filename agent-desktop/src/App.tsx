@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { shortcutFor } from './lib/shortcuts.js';
 import { CallPanel } from './components/CallPanel.js';
 import { CaseFormSlot } from './components/CaseFormSlot.js';
@@ -11,7 +11,9 @@ import { SeatSignIn } from './components/SeatSignIn.js';
 import { StateBar } from './components/StateBar.js';
 import { WrapUp } from './components/WrapUp.js';
 import { CoachingBanner } from './lead/CoachingBanner.js';
-import { LeadApp } from './lead/LeadApp.js';
+
+// The lead's screens (with ECharts) load only for leads and admins, so the agents' bundle stays as it was.
+const LeadApp = lazy(() => import('./lead/LeadApp.js').then((m) => ({ default: m.LeadApp })));
 
 function inTextField(el: Element | null): boolean {
   if (!el) return false;
@@ -72,7 +74,9 @@ export function App() {
       <>
         <Header />
         <NoticeBar />
-        <LeadApp />
+        <Suspense fallback={<main className="center">…</main>}>
+          <LeadApp />
+        </Suspense>
       </>
     );
   }
