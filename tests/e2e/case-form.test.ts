@@ -88,7 +88,15 @@ describe('case form: pre-filled at answer, survives reload and a server kill -9'
   };
 
   const field = (name: string) => page.locator(`[data-testid="case-form"] [data-field="${name}"]`);
-  const saved = () => page.locator('[data-testid="case-save-state"][data-state="saved"]').waitFor({ timeout: 5000 });
+  const saved = async () => {
+    try {
+      await page.locator('[data-testid="case-save-state"][data-state="saved"]').waitFor({ timeout: 8000 });
+    } catch (err) {
+      const state = await page.getByTestId('case-save-state').getAttribute('data-state');
+      const alert = await page.locator('[data-testid="case-form"] [role="alert"]').allTextContents();
+      throw new Error(`not saved: state ${state}, alerts ${JSON.stringify(alert)}: ${(err as Error).message}`);
+    }
+  };
 
   beforeAll(async () => {
     dir = makeTempDir('case-e2e');

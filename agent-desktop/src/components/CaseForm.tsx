@@ -36,6 +36,7 @@ interface Ack<T> {
   message?: string;
   fieldErrors?: CaseFieldError[];
   currentVersion?: number;
+  changes?: unknown;
 }
 interface TreeNode {
   code: string;
@@ -45,6 +46,17 @@ interface TreeNode {
 interface Meta {
   categories: TreeNode[];
   problemTypes: { code: string; name: string }[];
+}
+
+/** Whether the audit entries since our version (409 `changes`) touched any of these fields. */
+function touchesAny(since: unknown, fields: string[]): boolean {
+  if (!Array.isArray(since)) return true;
+  const mine = new Set(fields);
+  return since.some((e) =>
+    Object.keys((e as { changes?: Record<string, unknown> }).changes ?? {}).some(
+      (f) => mine.has(f) || f === 'type' || f === 'status',
+    ),
+  );
 }
 
 function request<T>(sock: Socket, event: string, payload: unknown, timeoutMs = 8000): Promise<Ack<T>> {
@@ -179,9 +191,17 @@ export function CaseForm(props: CaseFormProps) {
       firstPendingAt.current = null;
       const req = store.getState().caseSaveBegin();
       if (!req) return;
+      const mine = Object.keys(store.getState().caseInFlight ?? {});
       const r = await request<CaseView>(sock, 'case:save', req);
       if (r.ok && r.data) store.getState().caseSaveDone(r.data);
-      else {
+      else if (r.error === 'version_conflict' && !touchesAny(r.changes, mine)) {
+        // Someone (or the call flow: a link, a re-offer) changed other fields: not a conflict for
+        // this agent's edits. Take the fresh copy and send the same edits on top of it.
+        const fresh = await request<CaseView>(sock, 'case:get', { id: req.id });
+        store.getState().caseSaveFailed({ error: 'retry', message: '' });
+        if (fresh.ok && fresh.data) store.getState().caseRebase(fresh.data);
+        store.setState({ caseError: null, caseFieldErrors: [] });
+      } else {
         store.getState().caseSaveFailed({
           error: r.error ?? 'internal',
           message: r.message ?? '保存失败',
