@@ -129,6 +129,9 @@ export function parseMessage(buf: Buffer, opts: ParseOptions = {}): SipRequest |
 }
 
 function parseHead(head: string, maxHeaders: number): SipRequest | SipResponse {
+  // §25.1: CR appears only in CRLF; a lone CR would survive into a header value and could never be
+  // re-sent (our serializer refuses it as header injection), so the message is malformed here.
+  if (LONE_CR.test(head)) fail('CR not followed by LF');
   let eol = head.indexOf('\n');
   if (eol < 0) eol = head.length;
   const startLine = head.charCodeAt(eol - 1) === 13 ? head.slice(0, eol - 1) : head.slice(0, eol);
@@ -175,6 +178,8 @@ function parseHead(head: string, maxHeaders: number): SipRequest | SipResponse {
   checkWellKnown(msg);
   return msg;
 }
+
+const LONE_CR = /\r(?!\n)/;
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
