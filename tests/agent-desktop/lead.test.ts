@@ -122,7 +122,7 @@ describe('lead slice', () => {
       answeredAt: startedAt + 5,
       waitingSeconds: 5,
     });
-    t.s().monitoringChanged({ callId: 'b', mode: 'listen' });
+    t.s().monitoringChanged({ callId: 'b', mode: 'listen', phase: 'active' });
     t.s().liveCallsLoaded([call('b', 20), call('a', 10)]);
     expect(t.s().liveCalls.map((c) => c.id)).toEqual(['a', 'b']);
     expect(t.s().monitoring?.callId).toBe('b');

@@ -49,8 +49,11 @@ export function LiveCalls() {
         />
       </label>
       {monitoring && (
-        <p className="monitoring" data-testid="monitoring" data-mode={monitoring.mode}>
-          {t('monitoringNow', { mode: t(monitoring.mode), callId: monitoring.callId })}
+        <p className="monitoring" data-testid="monitoring" data-mode={monitoring.mode} data-phase={monitoring.phase}>
+          {t(monitoring.phase === 'ringing' ? 'monitorRinging' : 'monitoringNow', {
+            mode: t(monitoring.mode),
+            callId: monitoring.callId,
+          })}
         </p>
       )}
       {calls.length === 0 ? (

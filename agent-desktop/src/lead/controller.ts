@@ -86,17 +86,31 @@ export class LeadController {
     this.store.getState().liveCallsLoaded(r.items);
   }
 
+  /**
+   * Starts listen/whisper/barge. The server allows one monitor per lead and call (409 'already'), so a
+   * change of mode, or a move to another call, stops the current one first.
+   */
   async monitor(callId: string, mode: MonitorMode, seat?: string): Promise<void> {
-    await this.call('POST', `/api/calls/${encodeURIComponent(callId)}/monitor`, seat ? { mode, seat } : { mode });
-    this.store.getState().monitoringChanged({ callId, mode });
+    const cur = this.store.getState().monitoring;
+    if (cur) await this.monitorStop(cur.callId);
+    this.store.getState().monitoringChanged({ callId, mode, phase: 'ringing' });
+    try {
+      await this.call('POST', `/api/calls/${encodeURIComponent(callId)}/monitor`, seat ? { mode, seat } : { mode });
+    } catch (err) {
+      if (this.store.getState().monitoring?.callId === callId) this.store.getState().monitoringChanged(null);
+      throw err;
+    }
+    // Stopped while the handset was ringing: the server has dropped it too.
+    if (this.store.getState().monitoring?.callId === callId)
+      this.store.getState().monitoringChanged({ callId, mode, phase: 'active' });
   }
 
   async monitorStop(callId: string): Promise<void> {
     try {
       await this.call('POST', `/api/calls/${encodeURIComponent(callId)}/monitor/stop`);
     } catch (err) {
-      // Already gone (call ended): the monitor is over either way.
-      if (!(err instanceof ApiError && err.status === 404)) throw err;
+      // The call ended (404) or the lead's handset hung up first (409 not_monitoring): over either way.
+      if (!(err instanceof ApiError && (err.status === 404 || err.status === 409))) throw err;
     }
     this.store.getState().monitoringChanged(null);
   }

@@ -38,14 +38,17 @@ export interface LeadSlice {
   /** Pushes applied (stale ones are not counted). */
   wallboardUpdates: number;
   liveCalls: LiveCall[];
-  /** The call this lead is monitoring, as the server last confirmed. */
-  monitoring: (Coaching & { since: number }) | null;
+  /**
+   * The call this lead is monitoring. 'ringing' while POST /monitor waits for the lead's handset to
+   * answer (the request only returns then), 'active' once the server confirmed.
+   */
+  monitoring: (Coaching & { phase: 'ringing' | 'active'; since: number }) | null;
   /** Agent view: a lead is listening/coaching/barged into this call. */
   coaching: Coaching | null;
   showLeadView(v: LeadView): void;
   wallboardUpdated(p: WallboardPayload): void;
   liveCallsLoaded(items: LiveCall[]): void;
-  monitoringChanged(m: Coaching | null): void;
+  monitoringChanged(m: (Coaching & { phase: 'ringing' | 'active' }) | null): void;
   coachingChanged(p: { callId: string; mode: MonitorMode | 'stopped' }): void;
 }
 
