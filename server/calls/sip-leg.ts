@@ -79,8 +79,7 @@ export function parseReferTo(value: string): Omit<ReferRequest, 'notify' | 'refe
         return null;
       }
       const [callId, ...params] = v.split(';').map((x) => x.trim());
-      const param = (n: string) =>
-        params.find((x) => x.toLowerCase().startsWith(`${n}=`))?.slice(n.length + 1) ?? null;
+      const param = (n: string) => params.find((x) => x.toLowerCase().startsWith(`${n}=`))?.slice(n.length + 1) ?? null;
       const toTag = param('to-tag');
       const fromTag = param('from-tag');
       if (!callId || !toTag || !fromTag) return null;
