@@ -411,6 +411,46 @@ export class Acd {
     return false;
   }
 
+  /**
+   * Hand-over (issue 5): call control connected the agent to a call the ACD did not offer them (a
+   * transfer answered at their seat, a three-way rejoin). An explicit event, so it is not counted as a
+   * repair. `queueId` is the call's queue: its wrap-up time and handle-time statistics apply.
+   * Illegal (throws IllegalAgentTransition) from offline and on-call.
+   */
+  assign(agentId: string, callId: string, queueId: string | null = null): AgentView {
+    const a = this.mustAgent(agentId);
+    const prevQueue = a.callQueueId;
+    const prevAnswered = a.answeredAt;
+    a.callQueueId = queueId !== null && this.queues.has(queueId) ? queueId : null;
+    a.answeredAt = this.clock.now();
+    this.batch(() => {
+      try {
+        this.apply(a, { type: 'assign', callId });
+        a.callsHandled++;
+      } catch (err) {
+        a.callQueueId = prevQueue;
+        a.answeredAt = prevAnswered;
+        throw err;
+      }
+    });
+    this.count('assigned');
+    return this.view(a);
+  }
+
+  /**
+   * Hand-over: the agent left this call (transferred it away, left a three-way) while it goes on.
+   * Wrap-up is `wrapUpMs`, by default the call's queue's. Illegal unless on that very call.
+   */
+  release(agentId: string, callId: string, wrapUpMs?: number): AgentView {
+    const a = this.mustAgent(agentId);
+    const q = a.callQueueId ? this.queues.get(a.callQueueId) : undefined;
+    const onIt = a.sm.state === AgentState.OnCall && a.sm.snapshot().callId === callId;
+    this.apply(a, { type: 'release', callId, wrapUpMs: wrapUpMs ?? q?.cfg.wrapUpMs ?? 0 });
+    if (onIt && q && a.answeredAt !== null) q.handle.add(this.clock.now() - a.answeredAt);
+    this.count('released');
+    return this.view(a);
+  }
+
   /** 1-based place in its queue (callbacks keep theirs), or null if not queued. */
   position(entryId: string): number | null {
     for (const q of this.queues.values()) {
@@ -568,7 +608,12 @@ export class Acd {
   }
 
   private afterTransition(a: AgentRt, t: Transition): void {
-    if (t.from === AgentState.Reserved && t.to !== AgentState.Reserved && t.to !== AgentState.OnCall) {
+    // A hand-over from reserved leaves the offer too: the entry is offered to someone else.
+    if (
+      t.from === AgentState.Reserved &&
+      t.to !== AgentState.Reserved &&
+      (t.to !== AgentState.OnCall || t.event === 'assign')
+    ) {
       this.detachFromOffer(a);
     }
     if (t.from === AgentState.WrapUp && t.to !== AgentState.WrapUp) {
@@ -583,7 +628,7 @@ export class Acd {
         this.tryApply(a, { type: 'wrap_up_done' });
       }, until - this.clock.now());
     }
-    if (t.to === AgentState.OnCall && t.from !== AgentState.Reserved) a.callQueueId = null;
+    if (t.to === AgentState.OnCall && t.from !== AgentState.Reserved && t.event !== 'assign') a.callQueueId = null;
     if (t.to === AgentState.Ready && t.from !== AgentState.Ready) a.idleSince = t.at;
     if (t.to === AgentState.Offline) {
       a.seat = null;

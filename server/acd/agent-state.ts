@@ -37,6 +37,14 @@ export type AgentEvent =
   /** The ACD takes the offer back (ring-all: another agent answered) without blaming the agent. */
   | { type: 'withdraw' }
   | { type: 'hangup'; wrapUpMs: number }
+  /**
+   * Hand-over: call control put the agent on a call outside the ACD's offers (a transfer answered at
+   * their seat, a three-way rejoin). Allowed wherever a person sits at the seat and is not already
+   * talking; from not-ready the reason is kept for after the call.
+   */
+  | { type: 'assign'; callId: string }
+  /** Hand-over: the agent left (or transferred away) this call while it goes on for the others. */
+  | { type: 'release'; callId: string; wrapUpMs: number }
   | { type: 'wrap_up_done' }
   | { type: 'wrap_up_extend'; ms: number }
   | {
@@ -103,6 +111,15 @@ const force: Rule = (_s, e) => {
   if (f.state === S.OnCall) return { state: S.OnCall, reason: null, callId: f.callId ?? null };
   return f.state === S.Ready ? ready : offline;
 };
+const assign: Rule = (s, e) => ({
+  state: S.OnCall,
+  reason: null,
+  callId: (e as Extract<AgentEvent, { type: 'assign' }>).callId,
+  // Not-ready before the hand-over stays not-ready after it; a pending one (reserved, wrap-up) is kept.
+  pendingNotReady: s.state === S.NotReady ? s.reason : s.pendingNotReady,
+});
+const wrapUpOrBack = (s: AgentSnapshot, ms: number, now: number): Next =>
+  ms > 0 ? { state: S.WrapUp, callId: s.callId, wrapUpUntil: now + ms } : afterCall(s);
 const deferNotReady: Rule = (s, e) => ({
   state: s.state,
   pendingNotReady: (e as Extract<AgentEvent, { type: 'go_not_ready' }>).reason,
@@ -123,10 +140,12 @@ export const AGENT_TRANSITIONS: Readonly<Record<AgentState, Partial<Record<Agent
     logout: () => offline,
     go_not_ready: (_s, e) => notReady((e as Extract<AgentEvent, { type: 'go_not_ready' }>).reason),
     offer: (_s, e) => ({ state: S.Reserved, callId: (e as Extract<AgentEvent, { type: 'offer' }>).callId }),
+    assign,
     force_state: force,
   },
   [S.NotReady]: {
     logout: () => offline,
+    assign,
     go_ready: () => ready,
     go_not_ready: (_s, e) => notReady((e as Extract<AgentEvent, { type: 'go_not_ready' }>).reason),
     force_state: force,
@@ -137,14 +156,19 @@ export const AGENT_TRANSITIONS: Readonly<Record<AgentState, Partial<Record<Agent
     reject: () => notReady(REASON_REJECTED),
     caller_gone: afterCall,
     withdraw: afterCall,
+    // A transfer reached the seat while the ACD was ringing it for a queue: the ACD withdraws its offer.
+    assign,
     go_not_ready: deferNotReady,
     logout: () => offline,
     force_state: force,
   },
   [S.OnCall]: {
-    hangup: (s, e, now) => {
-      const ms = (e as Extract<AgentEvent, { type: 'hangup' }>).wrapUpMs;
-      return ms > 0 ? { state: S.WrapUp, callId: s.callId, wrapUpUntil: now + ms } : afterCall(s);
+    hangup: (s, e, now) => wrapUpOrBack(s, (e as Extract<AgentEvent, { type: 'hangup' }>).wrapUpMs, now),
+    release: (s, e, now) => {
+      const r = e as Extract<AgentEvent, { type: 'release' }>;
+      // Releasing someone from a call they are not on would hide a real drift: illegal, like any other.
+      if (r.callId !== s.callId) throw new IllegalAgentTransition('?', s.state, 'release');
+      return wrapUpOrBack(s, r.wrapUpMs, now);
     },
     go_not_ready: deferNotReady,
     force_state: force,
@@ -157,6 +181,8 @@ export const AGENT_TRANSITIONS: Readonly<Record<AgentState, Partial<Record<Agent
     }),
     go_ready: () => ready,
     go_not_ready: (_s, e) => notReady((e as Extract<AgentEvent, { type: 'go_not_ready' }>).reason),
+    // A rejoin (three-way) or a transfer answered while still writing up the last call.
+    assign,
     logout: () => offline,
     force_state: force,
   },

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Acd } from '../acd/acd.js';
 import type { AgentTarget, CallControl, DialOutcome, RingOutcome } from '../acd/call-control.js';
+import { AgentState } from '../acd/agent-state.js';
 import type { OverflowTarget, QueueEntry } from '../acd/queue.js';
 import type { MediaEndpoint, MediaEngine, PlayItem } from '../media/engine/api.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -86,20 +87,32 @@ export class AcdCallBridge implements CallControl {
   }
 
   /**
-   * A transfer (or a rejoin) connected `agentId` to the call outside the ACD. The ACD's consistency
-   * check puts them on the call at once and back to wrap-up when the leg ends. The previous agent must
-   * have left first: the ACD ends a call for the first agent it finds on it.
+   * A transfer (or a rejoin) connected `agentId` to the call outside the ACD: an explicit hand-over
+   * (Acd.assign), and Acd.release into wrap-up when their leg ends. `handedTo` keeps the consistency
+   * check's picture right meanwhile, so it finds nothing to repair.
    */
   attachAgent(call: Call, agentId: string, leg: UacLeg): void {
     this.handedTo.set(agentId, call.id);
-    this.acd.reconcile();
+    try {
+      this.acd.assign(agentId, call.id, this.requests.get(call)?.queue ?? null);
+    } catch (err) {
+      // The ACD logged and counted the illegal move (offline or on another call); its check will see it.
+      this.o.log.warn({ err, agent: agentId, call: call.id }, 'hand-over refused by the ACD');
+    }
     const done = () => {
       if (this.handedTo.get(agentId) !== call.id) return;
       this.handedTo.delete(agentId);
-      this.acd.reconcile();
+      this.releaseAgent(agentId, call.id);
     };
     leg.once('ended', done);
     call.onEnd(done);
+  }
+
+  /** The agent's leg of this call ended: wrap-up. Nothing to do if they are no longer on it (a lead forced a state). */
+  private releaseAgent(agentId: string, callId: string): void {
+    const a = this.acd.agent(agentId);
+    if (a?.state !== AgentState.OnCall || a.callId !== callId) return;
+    this.acd.release(agentId, callId);
   }
 
   /** Called once the Acd exists (the Acd needs us as its CallControl, and we need it). */
@@ -282,13 +295,14 @@ export class AcdCallBridge implements CallControl {
     await this.o.calls.bridgeLeg(p.call, p.media, leg);
     this.talking.set(p.call.id, agent.agentId);
     p.call.agent = { id: agent.agentId, leg };
-    leg.once('ended', () => {
+    // Released by name: after a transfer another agent may be on the same call id.
+    const off = () => {
+      if (this.talking.get(p.call.id) !== agent.agentId) return;
       this.talking.delete(p.call.id);
-      this.acd.callEnded(p.call.id);
-    });
-    p.call.onEnd(() => {
-      if (this.talking.delete(p.call.id)) this.acd.callEnded(p.call.id);
-    });
+      this.releaseAgent(agent.agentId, p.call.id);
+    };
+    leg.once('ended', off);
+    p.call.onEnd(off);
     p.settle({ outcome: 'connected', agent: agent.agentId, agentLeg: leg });
     return 'answered';
   }

@@ -283,6 +283,9 @@ export class TransferService {
       return;
     }
     t.targetLeg = r.leg;
+    // The target agent is on the call from their answer (consultation included): the ACD must not
+    // offer them a queue call meanwhile. Released into wrap-up when their leg ends (cancel or later).
+    if (t.targetAgent) this.d.acdBridge.attachAgent(call, t.targetAgent, r.leg);
     const room = CallRoom.of(call, this.d.room);
     await room.add({ role: 'target', leg: r.leg, agentId: t.targetAgent });
     r.leg.once('ended', () => {
@@ -322,9 +325,6 @@ export class TransferService {
     this.stats.completed++;
     const view = this.toView(t);
     t.settle();
-    // The ACD ends a call for the first agent it finds on it: the old agent must be off it first.
-    if (from) await legGone(from.leg);
-    if (t.targetAgent && !leg.isEnded && !call.isEnded) this.d.acdBridge.attachAgent(call, t.targetAgent, leg);
     this.d.log.info({ call: call.id, mode: t.mode, target: t.target.kind }, 'transfer completed');
     return view;
   }

@@ -428,3 +428,88 @@ describe('consistency check', () => {
     expect(acd.reconcile()).toEqual([]);
   });
 });
+
+describe('hand-over (assign / release)', () => {
+  it('a warm transfer: the target is assigned while the first agent still talks, each is released by name, no repairs', async () => {
+    const { cc, clock, transitions, ready } = setup(
+      [{ id: 'q', wrapUpMs: 20_000 }],
+      [agent('a01', { q: 1 }), agent('a02', { q: 1 })],
+      { reconcileEveryMs: 30_000 },
+    );
+    const repairs: string[] = [];
+    acd.on('repair', (kind) => repairs.push(kind));
+    ready('a01', 'a02');
+    acd.enqueue({ callId: 'c1', queueId: 'q' });
+    cc.ringFor('a01').resolve('answered');
+    await flush();
+    cc.live = [{ agentId: 'a01', callId: 'c1' }];
+    // a02 answers the consultation: on the call too.
+    expect(acd.assign('a02', 'c1', 'q')).toMatchObject({ state: S.OnCall, callId: 'c1', callQueueId: 'q' });
+    expect(transitions.at(-1)).toMatchObject({ agentId: 'a02', from: S.Ready, to: S.OnCall, event: 'assign' });
+    cc.live = [
+      { agentId: 'a01', callId: 'c1' },
+      { agentId: 'a02', callId: 'c1' },
+    ];
+    clock.advance(30_000);
+    // Complete: a01 leaves; releasing names a01, a02 stays on the call.
+    expect(acd.release('a01', 'c1')).toMatchObject({ state: S.WrapUp, wrapUpUntil: clock.now() + 20_000 });
+    expect(acd.agent('a02')).toMatchObject({ state: S.OnCall, callId: 'c1' });
+    cc.live = [{ agentId: 'a02', callId: 'c1' }];
+    clock.advance(30_000);
+    expect(acd.agent('a01')!.state).toBe(S.Ready);
+    acd.release('a02', 'c1', 0);
+    cc.live = [];
+    expect(acd.agent('a02')!.state).toBe(S.Ready);
+    clock.advance(30_000);
+    expect(repairs).toEqual([]);
+    expect(acd.reconcile()).toEqual([]);
+    expect(acd.counters).toMatchObject({ assigned: 1, released: 2 });
+  });
+
+  it('assigning a reserved agent withdraws the queue offer, and the caller is offered to someone else', () => {
+    const { cc, ready } = setup([{ id: 'q' }], [agent('a01', { q: 1 }), agent('a02', { q: 1 })]);
+    ready('a01');
+    acd.enqueue({ callId: 'queued', queueId: 'q' });
+    const ring = cc.ringFor('a01');
+    acd.login('a02', '8002');
+    acd.assign('a01', 'transferred');
+    expect(ring.signal.aborted).toBe(true);
+    expect(acd.agent('a01')).toMatchObject({ state: S.OnCall, callId: 'transferred', callQueueId: null });
+    acd.setReady('a02');
+    expect(cc.ringFor('a02').entry.callId).toBe('queued');
+  });
+
+  it('illegal hand-overs throw, are counted, and change nothing', () => {
+    const { ready } = setup([{ id: 'q' }], [agent('a01', { q: 1 }), agent('a02', { q: 1 })]);
+    expect(() => acd.assign('a01', 'c1')).toThrow(/assign not allowed in state offline/);
+    ready('a01');
+    acd.assign('a01', 'c1');
+    expect(() => acd.assign('a01', 'c2')).toThrow(/assign not allowed in state on_call/);
+    expect(() => acd.release('a01', 'c2')).toThrow(/release not allowed/);
+    ready('a02');
+    expect(() => acd.release('a02', 'c1')).toThrow(/release not allowed in state ready/);
+    expect(acd.agent('a01')).toMatchObject({ state: S.OnCall, callId: 'c1' });
+    expect(acd.counters.illegal_transitions).toBe(4);
+    expect(acd.counters.assigned).toBe(1);
+  });
+
+  it('a rejoin from wrap-up: assigned again, released into a new wrap-up that ends on the clock', () => {
+    const { clock, ready } = setup([{ id: 'q', wrapUpMs: 10_000 }], [agent('a01', { q: 1 })]);
+    ready('a01');
+    acd.assign('a01', 'c1', 'q');
+    clock.advance(5000);
+    acd.release('a01', 'c1');
+    clock.advance(4000);
+    expect(acd.agent('a01')!.state).toBe(S.WrapUp);
+    acd.assign('a01', 'c1', 'q');
+    clock.advance(8000);
+    // The first wrap-up's timer must not end the rejoined call.
+    expect(acd.agent('a01')).toMatchObject({ state: S.OnCall, callId: 'c1' });
+    acd.release('a01', 'c1');
+    clock.advance(9999);
+    expect(acd.agent('a01')!.state).toBe(S.WrapUp);
+    clock.advance(1);
+    expect(acd.agent('a01')!.state).toBe(S.Ready);
+    expect(acd.stats()[0]!.meanHandleMs).toBe(6500);
+  });
+});

@@ -23,6 +23,8 @@ const ev: Record<AgentEventType, AgentEvent> = {
   caller_gone: { type: 'caller_gone' },
   withdraw: { type: 'withdraw' },
   hangup: { type: 'hangup', wrapUpMs: 30_000 },
+  assign: { type: 'assign', callId: 'c2' },
+  release: { type: 'release', callId: 'c1', wrapUpMs: 30_000 },
   wrap_up_done: { type: 'wrap_up_done' },
   wrap_up_extend: { type: 'wrap_up_extend', ms: 10_000 },
   force_state: { type: 'force_state', state: S.Offline, by: 'lead01' },
@@ -51,24 +53,39 @@ function machineIn(state: S, clock = new FakeClock(1000)): AgentStateMachine {
 // The expected table, written out independently of the implementation's.
 const expected: Record<S, Partial<Record<AgentEventType, S>>> = {
   [S.Offline]: { login: S.NotReady, force_state: S.Offline },
-  [S.Ready]: { logout: S.Offline, go_not_ready: S.NotReady, offer: S.Reserved, force_state: S.Offline },
-  [S.NotReady]: { logout: S.Offline, go_ready: S.Ready, go_not_ready: S.NotReady, force_state: S.Offline },
+  [S.Ready]: {
+    logout: S.Offline,
+    go_not_ready: S.NotReady,
+    offer: S.Reserved,
+    assign: S.OnCall,
+    force_state: S.Offline,
+  },
+  [S.NotReady]: {
+    logout: S.Offline,
+    go_ready: S.Ready,
+    go_not_ready: S.NotReady,
+    assign: S.OnCall,
+    force_state: S.Offline,
+  },
   [S.Reserved]: {
     answer: S.OnCall,
     ring_timeout: S.NotReady,
     reject: S.NotReady,
     caller_gone: S.Ready,
     withdraw: S.Ready,
+    assign: S.OnCall,
     go_not_ready: S.Reserved,
     logout: S.Offline,
     force_state: S.Offline,
   },
-  [S.OnCall]: { hangup: S.WrapUp, go_not_ready: S.OnCall, force_state: S.Offline },
+  // Already talking: a second call cannot be handed over (assign throws); release only names this call.
+  [S.OnCall]: { hangup: S.WrapUp, release: S.WrapUp, go_not_ready: S.OnCall, force_state: S.Offline },
   [S.WrapUp]: {
     wrap_up_done: S.Ready,
     wrap_up_extend: S.WrapUp,
     go_ready: S.Ready,
     go_not_ready: S.NotReady,
+    assign: S.OnCall,
     logout: S.Offline,
     force_state: S.Offline,
   },
@@ -142,5 +159,37 @@ describe('agent state details', () => {
     const m2 = machineIn(S.OnCall);
     const t = m2.apply({ type: 'force_state', state: S.NotReady, by: 'lead01', reason: '质检' });
     expect(t).toMatchObject({ to: S.NotReady, reason: '质检', by: 'lead01', callId: null });
+  });
+
+  it('assign carries the handed-over call; release must name that call', () => {
+    const m = machineIn(S.Ready);
+    expect(m.apply({ type: 'assign', callId: 'x9' })).toMatchObject({ to: S.OnCall, callId: 'x9', event: 'assign' });
+    expect(() => m.apply({ type: 'release', callId: 'other', wrapUpMs: 0 })).toThrow(IllegalAgentTransition);
+    expect(m.snapshot()).toMatchObject({ state: S.OnCall, callId: 'x9' });
+    expect(m.apply({ type: 'release', callId: 'x9', wrapUpMs: 0 }).to).toBe(S.Ready);
+  });
+
+  it('a not-ready agent handed a call is not-ready again after it, with the same reason', () => {
+    const m = machineIn(S.NotReady);
+    m.apply({ type: 'go_not_ready', reason: '培训' });
+    m.apply({ type: 'assign', callId: 'x1' });
+    expect(m.snapshot()).toMatchObject({ state: S.OnCall, reason: null, pendingNotReady: '培训' });
+    m.apply({ type: 'release', callId: 'x1', wrapUpMs: 0 });
+    expect(m.snapshot()).toMatchObject({ state: S.NotReady, reason: '培训' });
+  });
+
+  it('a rejoin during wrap-up keeps the not-ready asked for earlier; release starts a fresh wrap-up', () => {
+    const clock = new FakeClock(0);
+    const m = machineIn(S.OnCall, clock);
+    m.apply({ type: 'go_not_ready', reason: '小休' });
+    m.apply({ type: 'hangup', wrapUpMs: 30_000 });
+    clock.advance(5000);
+    m.apply({ type: 'assign', callId: 'c1' });
+    expect(m.snapshot()).toMatchObject({ state: S.OnCall, wrapUpUntil: null, pendingNotReady: '小休' });
+    clock.advance(1000);
+    m.apply({ type: 'release', callId: 'c1', wrapUpMs: 10_000 });
+    expect(m.snapshot()).toMatchObject({ state: S.WrapUp, wrapUpUntil: 16_000 });
+    m.apply({ type: 'wrap_up_done' });
+    expect(m.snapshot()).toMatchObject({ state: S.NotReady, reason: '小休' });
   });
 });
