@@ -32,6 +32,7 @@ let seatB: Baresip;
 let tokA: string;
 let tokB: string;
 let agentB: string;
+const repairs: string[] = [];
 
 beforeAll(async () => {
   ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
@@ -42,6 +43,7 @@ beforeAll(async () => {
   tokB = await login(api, 'agent02', 'agent12315');
   await agentAt(api, tokA, '8007', false);
   agentB = await agentAt(api, tokB, '8008', false);
+  ts.server.acd.acd.on('repair', (kind, agentId) => repairs.push(`${kind}:${agentId}`));
 });
 afterAll(async () => {
   await Promise.all([seatA?.stop(), seatB?.stop()]);
@@ -51,6 +53,12 @@ afterAll(async () => {
 
 type Me = { state: string; currentCallId: string | null };
 const me = async (tok: string) => (await api<Me>('GET', '/api/agents/me', tok)).body;
+/** Hand-overs are explicit ACD events (issue 5): the consistency check finds nothing, no repair was ever made. */
+const noDrift = () => {
+  expect(ts.server.acd.acd.reconcile()).toEqual([]);
+  expect(repairs).toEqual([]);
+  expect(Object.keys(ts.server.acd.acd.counters).filter((k) => k.startsWith('repair_'))).toEqual([]);
+};
 
 describe('transfers between agents', () => {
   it('cold: the consumer reaches agent02, agent01 is released into wrap-up', async () => {
@@ -76,10 +84,14 @@ describe('transfers between agents', () => {
       await waitUntil(async () => (await me(tokB)).currentCallId === callId, 5000, 'agent02 on the call');
       expect(['wrap_up', 'ready']).toContain((await me(tokA)).state);
       expect((await me(tokA)).currentCallId).toBeNull();
+      expect((await me(tokB)).state).toBe('on_call');
+      noDrift();
       await sleep(3000);
       await c.hangup();
       await seatB.waitEvent('CALL_CLOSED', undefined, 5000, sinceB);
       await waitUntil(async () => (await me(tokB)).state !== 'on_call', 5000, 'agent02 off the call');
+      noDrift();
+      expect(ts.server.acd.acd.counters.assigned).toBe(1);
 
       // The consumer heard agent01, then (after the notice) agent02 alone; agent02 heard the consumer.
       const cp = phases(timeline(c), (s) => s[1400]! > 0.5);
@@ -112,15 +124,26 @@ describe('transfers between agents', () => {
       expect(r.status).toBe(202);
       expect(r.body.state).toBe('ringing');
       await seatB.waitEvent('CALL_ESTABLISHED', undefined, 10_000, sinceB);
+      // Consulting: both agents are on the call in the ACD (agent02 cannot be offered a queue call).
+      await waitUntil(async () => (await me(tokB)).currentCallId === callId, 3000, 'agent02 assigned');
+      expect((await me(tokB)).state).toBe('on_call');
+      expect((await me(tokA)).state).toBe('on_call');
+      noDrift();
       await sleep(3500);
       const done = await api<{ state: string }>('POST', `/api/calls/${callId}/transfer/complete`, tokA);
       expect(done.status).toBe(202);
       expect(done.body.state).toBe('completed');
       await seatA.waitEvent('CALL_CLOSED', undefined, 5000, sinceA);
       expect((await api('POST', `/api/calls/${callId}/transfer/cancel`, tokB)).status).toBe(409);
+      await waitUntil(async () => (await me(tokA)).state !== 'on_call', 3000, 'agent01 released');
+      expect((await me(tokB)).currentCallId).toBe(callId);
+      noDrift();
       await sleep(3500);
       await c.hangup();
       await seatB.waitEvent('CALL_CLOSED', undefined, 5000, sinceB);
+      // Released into the queue's wrap-up (not-ready again after it: unit-tested in tests/acd).
+      await waitUntil(async () => (await me(tokB)).state === 'wrap_up', 5000, 'agent02 in wrap-up');
+      noDrift();
 
       // agent02: first the consultation (agent01 only), then the consumer only.
       const bp = phases(timeline(seatB), (s) => s[600]! > 0.5);
