@@ -24,11 +24,18 @@ const OPEN = new Date('2026-11-30T02:00:00Z');
 let ts: TestServer;
 let dir: string;
 let api: Api;
+const repairs: string[] = [];
+/** Leave and rejoin are explicit ACD hand-overs (issue 5): nothing for the consistency check to repair. */
+const noDrift = () => {
+  expect(ts.server.acd.acd.reconcile()).toEqual([]);
+  expect(repairs).toEqual([]);
+};
 
 beforeAll(async () => {
   ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
   dir = makeTempDir('three-way-rejoin-');
   api = apiFor(ts);
+  ts.server.acd.acd.on('repair', (kind, agentId) => repairs.push(`${kind}:${agentId}`));
 });
 afterAll(async () => {
   await ts?.stop();
@@ -58,6 +65,10 @@ describe('three-way: leave and rejoin', () => {
       const seatSince = seat.events.length;
       expect((await api('POST', `/api/calls/${callId}/leave`, tok)).status).toBe(202);
       await seat.waitEvent('CALL_CLOSED', undefined, 5000, seatSince);
+      const me = async () =>
+        (await api<{ state: string; currentCallId: string | null }>('GET', '/api/agents/me', tok)).body;
+      await waitUntil(async () => (await me()).state === 'wrap_up', 3000, 'agent released into wrap-up');
+      noDrift();
       await sleep(1000);
       const back = await api<{ state: string; parties: { role: string }[] }>(
         'POST',
@@ -74,11 +85,16 @@ describe('three-way: leave and rejoin', () => {
         5000,
         'agent on the call again',
       );
+      expect((await me()).state).toBe('on_call');
+      noDrift();
       await sleep(3000);
       await station.hangup();
       await sleep(3000);
       await c.hangup();
       await seat.waitEvent('CALL_CLOSED', undefined, 5000, seatSince + 2);
+      await waitUntil(async () => (await me()).state === 'wrap_up', 3000, 'agent released after the call');
+      noDrift();
+      expect(ts.server.acd.acd.counters.assigned).toBe(1);
 
       // The rejoined agent's call: consumer and station together, then the consumer alone; never itself.
       const ap = phases(timeline(seat), (s) => s[600]! > 0.2 && s[1400]! > 0.2);
