@@ -20,6 +20,8 @@ if [ "${1:-}" = build ]; then
   ROOT=${2:?build ROOT}
   mkdir -p "$ROOT"
   npx tsc -p tsconfig.build.json --outDir "$ROOT/dist" || true
+  # Data files next to the code (tsc copies only what it compiles).
+  (cd server && find . -name '*.json' -exec install -D {} "$ROOT/dist/server/{}" \;)
   for f in ivr-flows node_modules package.json; do ln -sfn "$REPO/$f" "$ROOT/$f"; done
   echo "built $ROOT"
   exit 0
@@ -44,10 +46,13 @@ one() { # root cps
     SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
     node "${prof[@]}" "$root/dist/server/main.js" >"$data/server.log" 2>&1 &
   pid=$!
-  for _ in $(seq 1 100); do
+  # A loaded machine can take many seconds to start the server; calls sent earlier would only measure
+  # SIP retransmission back-off.
+  for _ in $(seq 1 600); do
     curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break
     sleep 0.1
   done
+  sleep 1
   label="$(basename "$root")-cps-$cps"
   node "$SIPLOAD" --target 127.0.0.1:25060 --number 7000 --cps "$cps" --total $((cps * LEN)) \
     --pid "$pid" --json "$OUT" --label "$label" --quiet >/dev/null 2>&1 || true
@@ -58,7 +63,7 @@ one() { # root cps
     const lines = fs.readFileSync(process.argv[1], "utf8").trim().split("\n");
     const r = JSON.parse(lines[lines.length - 1]);
     const s = r.setupMs || {}, c = r.calls || {}, cpu = (r.cpu && r.cpu.steady) || {};
-    const f = (x) => (x === undefined ? "-" : x.toFixed(1));
+    const f = (x) => (typeof x === "number" ? x.toFixed(1) : "-");
     console.log([r.label, "est", c.established, "inef%", c.ineffectivePct, "setup p50", f(s.p50), "p99", f(s.p99),
       "max", f(s.max), "| server cpu%", f(cpu.targetPct), "others%", f(cpu.othersPct)].join(" "));
   ' "$OUT"
