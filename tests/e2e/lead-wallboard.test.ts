@@ -202,5 +202,24 @@ describe('lead wallboard and seat allocation e2e', () => {
     await page.getByTestId('hotspots').waitFor();
     // The abandoned call of the test above is in today's figures.
     expect(await page.getByTestId('report-table').textContent()).toMatch(/全部/);
+
+    // The SL target of 投诉 set from the form is what the metrics API then uses.
+    const form = page.getByTestId('thresholds');
+    await form.getByLabel('队列').selectOption('complaint');
+    await expect.poll(() => form.getByLabel('服务水平目标（秒内接通）').inputValue()).toBe('20');
+    await form.getByLabel('服务水平目标（秒内接通）').fill('15');
+    await form.getByRole('button', { name: '保存' }).click();
+    await expect
+      .poll(async () =>
+        rest<{ serviceLevelMs: number }>(`${srv.url}/api/metrics/thresholds/complaint`, 'GET', leadToken),
+      )
+      .toMatchObject({ serviceLevelMs: 15_000, shortAbandonMs: 5_000 });
+
+    // By agent, one queue.
+    await page.getByTestId('report-by').selectOption('agent');
+    await page.getByTestId('report-queue').selectOption('complaint');
+    await page.getByTestId('report-run').click();
+    await expect.poll(() => page.getByTestId('report-table').locator('th').last().textContent()).toBe('占用率');
+    await page.screenshot({ path: path.join(SHOTS, 'lead-reports.png'), fullPage: true });
   });
 });

@@ -12,6 +12,8 @@ import {
   type ReportRow,
 } from './reports.js';
 import { pct } from './slice.js';
+import { ThresholdsForm } from './Thresholds.js';
+import { useDesktop } from '../components/context.js';
 
 export function Reports() {
   const lead = useLead();
@@ -22,12 +24,14 @@ export function Reports() {
   const [g, setG] = useState<Granularity>('hour');
   const [by, setBy] = useState<ReportBy>('queue');
   const [threshold, setThreshold] = useState(10);
+  const [queue, setQueue] = useState('');
+  const queues = useDesktop((s) => s.wallboard?.queues ?? []);
   const [rows, setRows] = useState<ReportRow[] | null>(null);
   const [hot, setHot] = useState<Hotspots | null>(null);
 
   // The day picker names whole Beijing days: `to` is exclusive on the server, so the next day's midnight.
   const toExclusive = () => beijingDate(Date.parse(`${to}T00:00:00+08:00`) + 86_400_000);
-  const query = () => ({ from, to: toExclusive(), granularity: g, by });
+  const query = () => ({ from, to: toExclusive(), granularity: g, by, ...(queue ? { queue } : {}) });
   const run = () =>
     void lead.run(async () => {
       const [r, h] = await Promise.all([lead.report(query()), lead.hotspots(from, toExclusive(), threshold)]);
@@ -70,6 +74,17 @@ export function Reports() {
           </select>
         </label>
         <label>
+          {t('queue')}
+          <select value={queue} onChange={(e) => setQueue(e.target.value)} data-testid="report-queue">
+            <option value="">{t('allQueues')}</option>
+            {queues.map((q) => (
+              <option key={q.queueId} value={q.queueId}>
+                {q.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
           {t('threshold')}
           <input
             type="number"
@@ -94,6 +109,8 @@ export function Reports() {
           {t('daily')}
         </button>
       </form>
+
+      <ThresholdsForm />
 
       {rows && (
         <table className="report-table" data-testid="report-table">

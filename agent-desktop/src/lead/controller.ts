@@ -52,6 +52,12 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
+/** Per-queue KPI thresholds (docs/metrics.md): short abandon below, SL target T. */
+export interface Thresholds {
+  shortAbandonMs: number;
+  serviceLevelMs: number;
+}
+
 export class LeadController {
   constructor(private readonly store: DesktopStore) {}
 
@@ -149,6 +155,14 @@ export class LeadController {
 
   audit(limit = 50): Promise<AuditEntry[]> {
     return this.call<{ entries: AuditEntry[] }>('GET', `/api/agents/audit?limit=${limit}`).then((r) => r.entries);
+  }
+
+  thresholds(queue: string): Promise<Thresholds> {
+    return this.call<Thresholds>('GET', `/api/metrics/thresholds/${encodeURIComponent(queue)}`);
+  }
+
+  setThresholds(queue: string, t: Thresholds): Promise<Thresholds> {
+    return this.call<Thresholds>('PUT', `/api/metrics/thresholds/${encodeURIComponent(queue)}`, t);
   }
 
   report(q: ReportQuery): Promise<ReportRow[]> {

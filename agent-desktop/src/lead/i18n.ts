@@ -87,6 +87,9 @@ const zh = {
   count: '件数',
   creditCode: '统一社会信用代码',
   allQueues: '全部',
+  thresholds: '队列指标阈值',
+  slSeconds: '服务水平目标（秒内接通）',
+  shortAbandonSeconds: '短时放弃（秒内挂机不计）',
 } as const;
 
 export type LeadKey = keyof typeof zh;
@@ -177,6 +180,9 @@ const en: Record<LeadKey, string> = {
   count: 'Count',
   creditCode: 'Credit code',
   allQueues: 'All',
+  thresholds: 'Queue KPI thresholds',
+  slSeconds: 'Service level target (answered within, s)',
+  shortAbandonSeconds: 'Short abandon (hung up within, s)',
 };
 
 const MESSAGES: Record<Lang, Record<LeadKey, string>> = { zh, en };
