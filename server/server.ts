@@ -12,7 +12,7 @@ import { CallManager, type AccessHandler } from './calls/call-manager.js';
 import { CdrStore } from './calls/cdr.js';
 import { callControlRoutes, callsRoutes } from './api/routes/calls.js';
 import { CallControlError, TransferService, type CallControlDeps, type ControlActor } from './calls/transfer.js';
-import { ThreeWayService } from './calls/three-way.js';
+import { stationFailedNote, ThreeWayService } from './calls/three-way.js';
 import { SupervisorService } from './calls/supervisor.js';
 import type { PlayItem } from './media/engine/api.js';
 import { rooms as socketRooms } from './api/socket/events.js';
@@ -451,8 +451,15 @@ export async function createHotlineServer(
       // The station is out of the call: its portal keeps the case for the outcome form, marked ended.
       if (p.state === 'ended' || p.state === 'failed' || p.state === 'two_party') merchantCalls.ended(p.callId);
     },
-    onStationFailed: (call, station, reason) =>
-      log.info({ call: call.id, station: station.id, reason }, 'station did not join the three-way call'),
+    onStationFailed: (call, station, reason) => {
+      log.info({ call: call.id, station: station.id, reason }, 'station did not join the three-way call');
+      // Issue 7: the call returns to two parties with a note on the case.
+      try {
+        cases.addNoteForCall(call.id, stationFailedNote(station, reason), { id: null, role: 'system' });
+      } catch (err) {
+        log.warn({ err, call: call.id }, 'three-way note not written');
+      }
+    },
   });
   const supervisor = new SupervisorService({
     ...control,

@@ -95,6 +95,18 @@ interface Session {
   settle: () => void;
 }
 
+const STATION_FAILURE: Record<string, string> = {
+  busy: '忙线',
+  'no-answer': '无人接听',
+  unavailable: '未登记在线',
+  failed: '呼叫失败',
+};
+
+/** The case note for a station that did not join (issue 7): who, why, and that the call went on with two. */
+export function stationFailedNote(station: Station, reason: string): string {
+  return `三方通话未建立：${station.name}${STATION_FAILURE[reason] ?? `未接通（${reason}）`}，已恢复为坐席与消费者双方通话。`;
+}
+
 export const defaultStationResolver = (isRegistered: (ext: string) => boolean): StationResolver => ({
   resolve: (id) => (/^[0-9]{2,15}$/.test(id) && isRegistered(id) ? { id, name: `维权站 ${id}`, extension: id } : null),
 });

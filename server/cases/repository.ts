@@ -980,6 +980,39 @@ export class CaseRepository {
     });
   }
 
+  /**
+   * A note on the case: an audit entry of action 'note' (GET /api/cases/{id}/audit shows it). Call
+   * control writes them for what happened on the call that the form does not hold, e.g. a 维权站 that
+   * did not answer a three-way call (issue 7). Notes do not bump the version, like links: they never
+   * conflict with what an agent is typing.
+   */
+  addNote(id: number, text: string, actor: Actor, scope: CaseScope = { kind: 'all' }): AuditEntry {
+    const t = text.trim();
+    if (t.length === 0 || t.length > 500)
+      throw new CaseValidationError([{ field: 'note', code: 'invalid', message: '备注应为 1–500 个字' }]);
+    return this.db.transaction(() => {
+      const r = this.stmt.byId.get(id);
+      if (!r || !this.visible(r, scope)) throw new CaseNotFoundError(`案件 ${id}`);
+      const at = this.nowIso();
+      const changes = { note: [null, t] as [unknown, unknown] };
+      const res = this.stmt.audit.run(id, r.version, at, actor.id, 'note', JSON.stringify(changes));
+      return { id: Number(res.lastInsertRowid), version: r.version, at, actorId: actor.id, action: 'note', changes };
+    });
+  }
+
+  /** A note on the case of a call; null when the call has no case (nothing was drafted for it). */
+  addNoteForCall(callId: string, text: string, actor: Actor): AuditEntry | null {
+    const row = this.prep('SELECT case_id FROM case_contacts WHERE call_id = ?').get(callId) as
+      { case_id: number | null } | undefined;
+    if (!row?.case_id) return null;
+    return this.addNote(row.case_id, text, actor);
+  }
+
+  /** Notes of a case, oldest first. */
+  notes(id: number, scope: CaseScope = { kind: 'all' }): AuditEntry[] {
+    return this.audit(id, scope).filter((a) => a.action === 'note');
+  }
+
   /** 回访: after 办结, record the consumer's satisfaction (1–5). */
   followUp(id: number, version: number, f: { satisfaction: number; note?: string }, actor: Actor): CaseRecord {
     if (!Number.isInteger(f.satisfaction) || f.satisfaction < 1 || f.satisfaction > 5) {
