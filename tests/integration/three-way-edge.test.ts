@@ -67,6 +67,18 @@ describe('three-way edge cases', () => {
       );
       await sleep(3000);
       expect(await liveState(callId)).toBe('connected');
+      // Issue 7: a note on the call's case says the station did not join (busy: the station rejected it).
+      const caseId = ts.server.cases.getByCall(callId).id;
+      const audit = await api<{ items: { action: string; actorId: number | null; changes: { note?: string[] } }[] }>(
+        'GET',
+        `/api/cases/${caseId}/audit`,
+        tok,
+      );
+      expect(audit.status).toBe(200);
+      const notes = audit.body.items.filter((a) => a.action === 'note');
+      expect(notes).toHaveLength(1);
+      expect(notes[0]!.actorId).toBeNull();
+      expect(notes[0]!.changes.note![1]).toMatch(/^三方通话未建立：\S*维权站\S*忙线，已恢复为坐席与消费者双方通话。$/);
       await c.hangup();
       await seat.waitEvent('CALL_CLOSED', undefined, 5000);
       // The last seconds: the consumer hears the agent again (not music), the agent hears the consumer.
