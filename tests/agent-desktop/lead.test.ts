@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WallboardPayload, WallboardWindow } from '../../server/api/socket/events.js';
-import { formatSkills, parseSkills } from '../../agent-desktop/src/lead/allocation-model.js';
-import { leadText } from '../../agent-desktop/src/lead/i18n.js';
+import { beijingTime, formatSkills, parseSkills } from '../../agent-desktop/src/lead/allocation-model.js';
+import { actionLabel, leadText } from '../../agent-desktop/src/lead/i18n.js';
 import {
   beijingDate,
   bucketLabel,
@@ -163,6 +163,10 @@ describe('lead formatting', () => {
   it('has every lead text in both languages', () => {
     expect(leadText('zh', 'nav_allocation')).toBe('座席分配');
     expect(leadText('en', 'monitoringNow', { mode: 'Listen', callId: 'c1' })).toBe('Listen on call c1');
+    expect(actionLabel('zh', 'force_logout')).toBe('强制签出');
+    expect(actionLabel('en', 'set_queues')).toBe('set queues');
+    expect(actionLabel('zh', 'something_new')).toBe('something_new');
+    expect(beijingTime(Date.parse('2026-11-28T16:04:27Z'))).toBe('2026-11-29 00:04:27');
   });
 });
 

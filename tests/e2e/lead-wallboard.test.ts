@@ -184,8 +184,8 @@ describe('lead wallboard and seat allocation e2e', () => {
     await expect
       .poll(async () => rest<{ state: string; reason: string | null }>(`${srv.url}/api/agents/me`, 'GET', agentToken))
       .toMatchObject({ state: 'not_ready', reason: '培训' });
-    await page.getByTestId('alloc-audit').getByText('set_queues agent01').waitFor({ timeout: 5_000 });
-    await page.getByTestId('alloc-audit').getByText('force_state agent01').waitFor({ timeout: 5_000 });
+    await page.getByTestId('alloc-audit').getByText('调整队列 agent01').waitFor({ timeout: 5_000 });
+    await page.getByTestId('alloc-audit').getByText('强制状态 agent01').waitFor({ timeout: 5_000 });
     await page.screenshot({ path: path.join(SHOTS, 'lead-allocation.png'), fullPage: true });
 
     // And a forced logout.

@@ -4,16 +4,21 @@
  * (GET /api/agents/audit is shown below the table).
  */
 import { useCallback, useEffect, useState } from 'react';
-import { useDesktop } from '../components/context.js';
+import { useDesktop, useT } from '../components/context.js';
 import { NOT_READY_REASONS, reasonLabel } from '../lib/i18n.js';
 import { useLead, useLeadT } from './context.js';
 import type { AgentAdmin, AuditEntry, QueueInfo } from './controller.js';
-import { formatSkills, parseSkills } from './allocation-model.js';
+import { beijingTime, formatSkills, parseSkills } from './allocation-model.js';
+import { actionLabel } from './i18n.js';
+
+const STATE_KEYS = new Set(['offline', 'ready', 'not_ready', 'reserved', 'on_call', 'wrap_up']);
+type StateName = 'offline' | 'ready' | 'not_ready' | 'reserved' | 'on_call' | 'wrap_up';
 
 function AgentRow({ a, queues, reload }: { a: AgentAdmin; queues: QueueInfo[]; reload: () => void }) {
   const lead = useLead();
   const t = useLeadT();
   const lang = useDesktop((s) => s.lang);
+  const tt = useT();
   const [member, setMember] = useState<Record<string, number>>(a.queues ?? {});
   const [skills, setSkills] = useState(formatSkills(a.skills ?? {}));
   const [reason, setReason] = useState<string>(NOT_READY_REASONS[0]);
@@ -44,7 +49,7 @@ function AgentRow({ a, queues, reload }: { a: AgentAdmin; queues: QueueInfo[]; r
         {a.displayName}
       </td>
       <td data-state={a.state}>
-        {a.state}
+        {STATE_KEYS.has(a.state) ? tt(`state_${a.state as StateName}`) : a.state}
         {a.reason ? `（${reasonLabel(lang, a.reason)}）` : ''}
         <br />
         {a.seat ?? '—'}
@@ -163,6 +168,7 @@ function AgentRow({ a, queues, reload }: { a: AgentAdmin; queues: QueueInfo[]; r
 export function Allocation() {
   const lead = useLead();
   const t = useLeadT();
+  const lang = useDesktop((s) => s.lang);
   const [agents, setAgents] = useState<AgentAdmin[]>([]);
   const [queues, setQueues] = useState<QueueInfo[]>([]);
   const [audit, setAudit] = useState<AuditEntry[]>([]);
@@ -203,7 +209,7 @@ export function Allocation() {
       <ul className="audit" data-testid="alloc-audit">
         {audit.map((e) => (
           <li key={e.id}>
-            {e.at.slice(0, 19).replace('T', ' ')} {e.actor} {e.action} {e.target}
+            {beijingTime(Date.parse(e.at))} {e.actor} {actionLabel(lang, e.action)} {e.target}
           </li>
         ))}
       </ul>

@@ -17,3 +17,8 @@ export function parseSkills(text: string): Record<string, number> | string {
   }
   return out;
 }
+
+/** "YYYY-MM-DD HH:mm:ss" in Beijing time (audit entries are stored as UTC ISO strings). */
+export function beijingTime(epochMs: number): string {
+  return new Date(epochMs + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+}

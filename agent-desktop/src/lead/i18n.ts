@@ -190,3 +190,23 @@ const MESSAGES: Record<Lang, Record<LeadKey, string>> = { zh, en };
 export function leadText(lang: Lang, key: LeadKey, params: Record<string, string | number> = {}): string {
   return MESSAGES[lang][key].replace(/\{(\w+)\}/g, (m, n: string) => (n in params ? String(params[n]) : m));
 }
+
+/** Audit actions (server/acd/service.ts, server/calls/supervisor.ts) as a lead reads them. */
+const ACTIONS: Record<string, { zh: string; en: string }> = {
+  create_agent: { zh: '新建座席', en: 'created agent' },
+  set_skills: { zh: '调整技能', en: 'set skills' },
+  set_queues: { zh: '调整队列', en: 'set queues' },
+  force_state: { zh: '强制状态', en: 'forced state' },
+  force_logout: { zh: '强制签出', en: 'forced logout' },
+  add_shift: { zh: '添加班次', en: 'added shift' },
+  remove_shift: { zh: '删除班次', en: 'removed shift' },
+  update_queue: { zh: '修改队列配置', en: 'updated queue' },
+  monitor_listen: { zh: '监听', en: 'listened' },
+  monitor_whisper: { zh: '耳语', en: 'whispered' },
+  monitor_barge: { zh: '强插', en: 'barged' },
+  monitor_stop: { zh: '停止监听', en: 'stopped monitoring' },
+};
+
+export function actionLabel(lang: Lang, action: string): string {
+  return ACTIONS[action]?.[lang] ?? action;
+}
