@@ -48,6 +48,7 @@ import { merchantRoutes } from './api/routes/merchants.js';
 import { attachCaseSocket, caseRoutes, type CaseSocket } from './api/routes/cases.js';
 import { kbRoutes } from './api/routes/kb.js';
 import { seatCredentialsRoutes } from './api/routes/seat-credentials.js';
+import { leadSeatRoutes } from './api/routes/lead-seats.js';
 import { staticRoutes } from './api/routes/static.js';
 import { metricsRoutes } from './api/routes/metrics.js';
 import { reportRoutes } from './api/routes/reports.js';
@@ -495,6 +496,8 @@ export async function createHotlineServer(
   });
   await http.register(kbRoutes, { kb });
   await http.register(seatCredentialsRoutes, { acd, directory, realm: config.realm });
+  // --- lead screens (issue 8 UI): a lead signs an agent in at a seat ---
+  await http.register(leadSeatRoutes, { acd, directory });
   // --- ops (issue 9): recordings behind roles + audit; retention purge ---
   const recordingAudit = new RecordingAudit(db);
   await http.register(recordingsRoutes, {
