@@ -42,6 +42,7 @@ const EXPECTED: Record<string, Role[] | typeof PUBLIC> = {
   'PUT /api/agents/:workNo/skills': ['lead', 'admin'],
   'PUT /api/agents/:workNo/queues': ['lead', 'admin'],
   'PUT /api/agents/:workNo/state': ['lead', 'admin'],
+  'PUT /api/lead/agents/:workNo/seat': ['lead', 'admin'],
   'POST /api/agents/:workNo/logout': ['lead', 'admin'],
   'POST /api/agents/:workNo/shifts': ['lead', 'admin'],
   'DELETE /api/agents/shifts/:id': ['lead', 'admin'],
