@@ -193,6 +193,14 @@ describe('lead wallboard and seat allocation e2e', () => {
     await expect
       .poll(async () => (await rest<{ state: string }>(`${srv.url}/api/agents/me`, 'GET', agentToken)).state)
       .toBe('offline');
+
+    // Signed out, the agent can be placed at a seat by the lead.
+    await page.getByTestId('alloc-agent01-seat').fill('8003');
+    await page.getByTestId('alloc-agent01-assign-seat').click();
+    await expect
+      .poll(async () => rest<{ state: string; seat: string | null }>(`${srv.url}/api/agents/me`, 'GET', agentToken))
+      .toMatchObject({ state: 'not_ready', seat: '8003' });
+    await page.getByTestId('alloc-audit').getByText('分配分机 agent01').waitFor({ timeout: 5_000 });
   });
 
   it('reports: the hourly table for today and the hot spots load', async () => {

@@ -25,6 +25,7 @@ function AgentRow({ a, queues, reload }: { a: AgentAdmin; queues: QueueInfo[]; r
   const [start, setStart] = useState('');
   const [end, setEnd] = useState('');
   const [note, setNote] = useState('');
+  const [seat, setSeat] = useState('');
   useEffect(() => setMember(a.queues ?? {}), [a.queues]);
   useEffect(() => setSkills(formatSkills(a.skills ?? {})), [a.skills]);
 
@@ -52,7 +53,28 @@ function AgentRow({ a, queues, reload }: { a: AgentAdmin; queues: QueueInfo[]; r
         {STATE_KEYS.has(a.state) ? tt(`state_${a.state as StateName}`) : a.state}
         {a.reason ? `（${reasonLabel(lang, a.reason)}）` : ''}
         <br />
-        {a.seat ?? '—'}
+        {a.state !== 'offline' ? (
+          (a.seat ?? '—')
+        ) : (
+          <span className="alloc-seat">
+            <input
+              aria-label={t('seat')}
+              inputMode="numeric"
+              size={6}
+              value={seat}
+              data-testid={`alloc-${a.agentId}-seat`}
+              onChange={(e) => setSeat(e.target.value.trim())}
+            />
+            <button
+              type="button"
+              disabled={!/^[0-9]{2,15}$/.test(seat)}
+              data-testid={`alloc-${a.agentId}-assign-seat`}
+              onClick={() => void act(() => lead.assignSeat(a.agentId, seat))}
+            >
+              {t('assignSeat')}
+            </button>
+          </span>
+        )}
       </td>
       <td>
         {queues.map((q) => (

@@ -141,6 +141,11 @@ export class LeadController {
     return this.call('PUT', `/api/agents/${encodeURIComponent(workNo)}/state`, reason ? { state, reason } : { state });
   }
 
+  /** Signs a signed-out agent in at a seat (server/api/routes/lead-seats.ts). */
+  assignSeat(workNo: string, seat: string): Promise<unknown> {
+    return this.call('PUT', `/api/lead/agents/${encodeURIComponent(workNo)}/seat`, { seat });
+  }
+
   forceLogout(workNo: string): Promise<unknown> {
     return this.call('POST', `/api/agents/${encodeURIComponent(workNo)}/logout`);
   }
