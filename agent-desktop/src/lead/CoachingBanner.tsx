@@ -5,8 +5,9 @@ export function CoachingBanner() {
   const t = useT();
   const coaching = useDesktop((s) => s.coaching);
   const callId = useDesktop((s) => s.agent?.callId ?? null);
-  // Only for the call on screen: a stale event for an earlier call must not show.
-  if (!coaching || (callId !== null && coaching.callId !== callId)) return null;
+  // Only for the agent's current call: the server sends no 'stopped' when the call itself ends, so a
+  // monitor of an earlier call must not linger into wrap-up or the next call.
+  if (!coaching || coaching.callId !== callId) return null;
   return (
     <div className="coaching-banner" role="status" data-testid="coaching" data-mode={coaching.mode}>
       {t(`coaching_${coaching.mode}`)}
