@@ -5,9 +5,8 @@
  * composed here around the real HotlineServer's SIP stack, registrar and directory. The fallback's ACD
  * has a call control that cannot ring anyone, which is enough for login/state tests and no more.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext } from 'playwright-core';
 import { Acd } from '../../server/acd/acd.js';
@@ -24,31 +23,9 @@ import { freeSipPort } from '../helpers/ports.js';
 import { TEST_SCRYPT } from '../helpers/server.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const DESKTOP_DIR = path.join(ROOT, 'agent-desktop');
-export const DESKTOP_DIST = path.join(DESKTOP_DIR, 'dist');
+import { DESKTOP_DIST } from '../helpers/desktop-build.js';
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return m;
-}
-
-/** Builds agent-desktop/dist with Vite unless it is newer than every source file. */
-export async function ensureDesktopBuild(): Promise<void> {
-  const index = path.join(DESKTOP_DIST, 'index.html');
-  const src = Math.max(
-    newestMtime(path.join(DESKTOP_DIR, 'src')),
-    statSync(path.join(DESKTOP_DIR, 'index.html')).mtimeMs,
-    statSync(path.join(ROOT, 'server/api/socket/events.ts')).mtimeMs,
-  );
-  if (existsSync(index) && statSync(index).mtimeMs > src) return;
-  const { build } = await import('vite');
-  await build({ root: DESKTOP_DIR, configFile: path.join(DESKTOP_DIR, 'vite.config.ts'), logLevel: 'warn' });
-}
+export { DESKTOP_DIR, DESKTOP_DIST, ensureDesktopBuild } from '../helpers/desktop-build.js';
 
 export interface DesktopServer {
   server: HotlineServer;
