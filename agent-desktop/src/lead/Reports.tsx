@@ -1,6 +1,7 @@
 /** 历史报表: calls per 15 min / hour / day by queue or agent, CSV, the printable 日报, hot spots. */
 import { useState } from 'react';
 import { useLead, useLeadT } from './context.js';
+import { downloadFile, openDailyReport } from './downloads.js';
 import {
   beijingDate,
   bucketLabel,
@@ -100,12 +101,12 @@ export function Reports() {
         <button
           type="button"
           onClick={() =>
-            void lead.run(() => lead.download(callsReportPath(query(), 'csv'), `话务报表_${from}_${to}.csv`))
+            void lead.run(() => downloadFile(lead, callsReportPath(query(), 'csv'), `话务报表_${from}_${to}.csv`))
           }
         >
           {t('csv')}
         </button>
-        <button type="button" data-testid="report-daily" onClick={() => void lead.run(() => lead.openDaily(to))}>
+        <button type="button" data-testid="report-daily" onClick={() => void lead.run(() => openDailyReport(lead, to))}>
           {t('daily')}
         </button>
       </form>

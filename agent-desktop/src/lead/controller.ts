@@ -5,14 +5,7 @@
  */
 import { api, ApiError } from '../lib/api.js';
 import type { DesktopStore } from '../store/index.js';
-import {
-  callsReportPath,
-  dailyReportPath,
-  hotspotsPath,
-  type Hotspots,
-  type ReportQuery,
-  type ReportRow,
-} from './reports.js';
+import { callsReportPath, hotspotsPath, type Hotspots, type ReportQuery, type ReportRow } from './reports.js';
 import type { LiveCall, MonitorMode } from './slice.js';
 
 export interface Shift {
@@ -178,29 +171,8 @@ export class LeadController {
     return this.call<Hotspots>('GET', hotspotsPath(from, to, 10, threshold));
   }
 
-  /** Authenticated download (a plain link cannot carry the Bearer token). */
-  async download(path: string, filename: string): Promise<void> {
-    const blob = await this.fetchBlob(path);
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = filename;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  }
-
-  /** The server's printable 日报 in a new tab (fetched with the token, shown from a blob URL). */
-  async openDaily(date: string): Promise<void> {
-    const win = window.open('', '_blank');
-    const blob = await this.fetchBlob(dailyReportPath(date));
-    const url = URL.createObjectURL(new Blob([await blob.text()], { type: 'text/html;charset=utf-8' }));
-    if (win) win.location.href = url;
-    else window.location.assign(url);
-  }
-
-  private async fetchBlob(path: string): Promise<Blob> {
+  /** A file fetched with the session token (a plain link cannot carry it); lead/downloads.ts saves it. */
+  async fetchBlob(path: string): Promise<Blob> {
     const res = await fetch(path, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
     if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, `下载失败：HTTP ${res.status}`);
     return res.blob();
