@@ -50,8 +50,11 @@ interface Parked {
   req: QueueRequest;
   settle: (o: QueueOutcome) => void;
   announceTimer: TimerHandle | null;
-  /** The agent currently ringing for this caller. */
-  ringing: string | null;
+  /**
+   * Agents whose seats ring for this caller now. A set, not one id: after a RONA the ACD offers to the
+   * next agent synchronously, before the aborted ring has settled, and ring-all rings several at once.
+   */
+  ringing: Set<string>;
   stopped: boolean;
 }
 
@@ -133,7 +136,7 @@ export class AcdCallBridge implements CallControl {
         req,
         settle: () => undefined,
         announceTimer: null,
-        ringing: null,
+        ringing: new Set(),
         stopped: false,
       };
       let settled = false;
@@ -175,7 +178,7 @@ export class AcdCallBridge implements CallControl {
       this.stats.enqueued++;
       const digit = (d: string) => {
         // 1 during the wait: keep the place and be called back (the most-asked feature).
-        if (d === '1' && call.caller.kind === 'trunk' && !p.ringing) {
+        if (d === '1' && call.caller.kind === 'trunk' && p.ringing.size === 0) {
           if (this.acd.convertToCallback(call.id, call.callerNumber)) {
             this.stats.callbacks++;
             call.inbound.off('ended', onGone);
@@ -206,7 +209,7 @@ export class AcdCallBridge implements CallControl {
       const hold = a.prompt(lang, 'queue_hold');
       if (hold) await safePlay(p.media, [await this.o.engine.loadPrompt(hold)]);
     }
-    if (p.stopped || p.ringing) return;
+    if (p.stopped || p.ringing.size > 0) return;
     this.o.clock.clearTimeout(p.announceTimer);
     p.announceTimer = this.o.clock.setTimeout(
       () => void this.announce(p).catch((err: unknown) => this.o.log.warn({ err }, 'queue announcement failed')),
@@ -217,7 +220,7 @@ export class AcdCallBridge implements CallControl {
   }
 
   private async announce(p: Parked): Promise<void> {
-    if (p.stopped || p.ringing) return;
+    if (p.stopped || p.ringing.size > 0) return;
     const entry = this.acd.entries().find((e) => e.callId === p.call.id);
     if (!entry) return;
     const a = this.o.announcements;
@@ -242,9 +245,9 @@ export class AcdCallBridge implements CallControl {
     if (p.call.caller.kind === 'trunk') add('queue_callback_offer');
     const items: PlayItem[] = [];
     for (const f of files) items.push(await this.o.engine.loadPrompt(f));
-    if (p.stopped || p.ringing) return;
+    if (p.stopped || p.ringing.size > 0) return;
     if (items.length) await safePlay(p.media, items);
-    if (!p.stopped && !p.ringing) void this.holdMusic(p, false).catch(() => undefined);
+    if (!p.stopped && p.ringing.size === 0) void this.holdMusic(p, false).catch(() => undefined);
   }
 
   private async politeGoodbye(p: Parked): Promise<void> {
@@ -262,7 +265,7 @@ export class AcdCallBridge implements CallControl {
     const p = this.parked.get(entry.callId);
     if (!p || p.call.inbound.isEnded) return 'caller_gone';
     if (!agent.seat) return 'rejected';
-    p.ringing = agent.agentId;
+    p.ringing.add(agent.agentId);
     p.call.move(CallEvent.Ring);
     this.o.onOffer?.(p.call, agent.agentId);
     const vars = p.req.vars;
@@ -275,18 +278,19 @@ export class AcdCallBridge implements CallControl {
         ['X-Ivr-Path', p.req.ivrPath.join('>')],
       ],
     });
-    p.ringing = null;
+    p.ringing.delete(agent.agentId);
     if (signal.aborted || result !== 'answered' || !leg) {
       if (leg) leg.hangup();
       if (p.call.inbound.isEnded) return 'caller_gone';
-      if (p.call.state === CallState.Ringing) p.call.move(CallEvent.Return);
-      if (result === 'busy' || result === 'failed' || result === 'unavailable') {
-        this.stats.noAnswer++;
-        if (!p.stopped) void this.holdMusic(p, false).catch(() => undefined);
-        return 'rejected';
-      }
       this.stats.noAnswer++;
-      if (!p.stopped) void this.holdMusic(p, false).catch(() => undefined);
+      // Another seat may ring for this caller already (the ACD re-offers before this ring settles, and
+      // ring-all rings several): then the call stays ringing and without hold music, or that agent's
+      // answer would find the call queued and could not connect it.
+      if (p.ringing.size === 0) {
+        if (p.call.state === CallState.Ringing) p.call.move(CallEvent.Return);
+        if (!p.stopped) void this.holdMusic(p, false).catch(() => undefined);
+      }
+      if (result === 'busy' || result === 'failed' || result === 'unavailable') return 'rejected';
       return result === 'caller-gone' ? 'caller_gone' : 'no_answer';
     }
     this.stats.answered++;
