@@ -37,7 +37,7 @@ MEETME_ROOM_SIZE=3 DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28
   SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
   node dist/server/main.js > "$DATA/server.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; cp "$DATA/server.log" /tmp/hotline-bench-server.log 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 100); do
   curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break
   sleep 0.1
