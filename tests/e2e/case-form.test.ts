@@ -181,7 +181,7 @@ describe('case form: pre-filled at answer, survives reload and a server kill -9'
     await field('respondent.creditCode').fill('91350100M000100Y44');
     await page.getByTestId('credit-code-error').waitFor();
     await field('respondent.creditCode').fill('91350100M000100Y43');
-    await expect.poll(() => page.getByTestId('credit-code-error').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('credit-code-error').count(), { timeout: 10_000 }).toBe(0);
 
     // Typed and reloaded at once, before the debounce sent it: kept in the tab and saved after.
     await field('request').fill('退货退款');
