@@ -106,6 +106,24 @@ describe('case slice: autosave cycle', () => {
     s().caseEdit('respondent.creditCode', '91350100M000100Y43');
     expect(s().caseFieldErrors).toEqual([]);
   });
+
+  it('an error answering a save that was overtaken by a new edit of that field is not shown', () => {
+    const { s } = setup();
+    s().caseLoaded(view());
+    s().caseEdit('respondent.creditCode', '91350100M000100Y44');
+    s().caseSaveBegin();
+    s().caseEdit('respondent.creditCode', '91350100M000100Y43'); // typed while the bad value was in flight
+    s().caseSaveFailed({
+      error: 'validation',
+      message: '输入有误',
+      fieldErrors: [
+        { field: 'respondent.creditCode', code: 'invalid', message: '校验位不正确' },
+        { field: 'area', code: 'invalid', message: '地区代码无效' },
+      ],
+    });
+    expect(s().caseFieldErrors.map((e) => e.field)).toEqual(['area']);
+    expect(caseValue(s(), 'respondent.creditCode')).toBe('91350100M000100Y43');
+  });
 });
 
 describe('case slice: a reload loses nothing typed', () => {

@@ -211,7 +211,8 @@ export const createCaseSlice: Slice<CaseSlice> = (deps) => (set, get) => {
           caseEdits: edits,
           caseInFlight: null,
           caseSave: 'error',
-          caseFieldErrors: e.fieldErrors ?? [],
+          // A field typed again while the failed save was in flight is judged on its new value, not this answer.
+          caseFieldErrors: (e.fieldErrors ?? []).filter((fe) => !(fe.field in s.caseEdits)),
           caseError: e.message,
         });
       }
