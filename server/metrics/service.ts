@@ -24,7 +24,7 @@ import {
 } from './kpi.js';
 import { MetricsRecorder } from './recorder.js';
 import { MetricsStore } from './store.js';
-import type { AgentStateName } from './types.js';
+import type { WallboardPayload, WallboardWindow } from '../api/socket/events.js';
 
 export interface MetricsServiceDeps {
   acd: Acd;
@@ -59,41 +59,10 @@ export interface ReportRow extends CallKpis {
   pauseMs?: number;
 }
 
-export interface WindowFigures {
-  offered: number;
-  answered: number;
-  abandoned: number;
-  shortAbandoned: number;
-  answerRate: number | null;
-  abandonRate: number | null;
-  serviceLevel: number | null;
-  asaMs: number | null;
-}
-
-export interface WallboardPayload {
-  serverNow: number;
-  queues: Array<{
-    queueId: string;
-    name: string;
-    waiting: number;
-    callbacks: number;
-    longestWaitMs: number;
-    agents: Record<AgentStateName, number>;
-    rolling30: WindowFigures;
-    today: WindowFigures;
-  }>;
-  totals: { waiting: number; longestWaitMs: number; rolling30: WindowFigures; today: WindowFigures };
-  agents: Array<{
-    agentId: string;
-    displayName: string;
-    state: AgentStateName;
-    reason: string | null;
-    seat: string | null;
-    timeInStateMs: number;
-    callsHandled: number;
-    callQueueId: string | null;
-  }>;
-}
+// The wallboard's shape is the socket contract shared with the desktop (events.ts has no imports, so the
+// desktop bundle can type it too); the service builds exactly that shape.
+export type WindowFigures = WallboardWindow;
+export type { WallboardPayload };
 
 /** Metrics as the API sees them: the event log, KPIs over it, exports, Prometheus and the wallboard picture. */
 export class MetricsService {
