@@ -22,14 +22,22 @@ class SystemClock implements Clock {
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.next++;
+    this.arm(id, performance.now() + Math.max(0, ms), fn, ms);
+    return { id };
+  }
+  private arm(id: number, due: number, fn: () => void, ms: number): void {
     const t = setTimeout(() => {
+      // libuv measures timers on a millisecond-truncated loop clock, so a timer may fire up to 1 ms
+      // before it is due on performance.now(). A queue's max wait or a ring timeout must never be
+      // shorter than configured (a 4000 ms timeout showed up as a 3999 ms wait), so wait out the rest.
+      const left = due - performance.now();
+      if (left > 0) return this.arm(id, due, fn, left);
       this.live.delete(id);
       fn();
     }, ms);
     // Protocol timers must never keep a shutting-down process alive.
     t.unref();
     this.live.set(id, t);
-    return { id };
   }
   clearTimeout(handle: TimerHandle | undefined | null): void {
     if (!handle) return;
