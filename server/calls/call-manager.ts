@@ -9,6 +9,7 @@ import type { Registrar } from '../sip/registrar/registrar.js';
 import { parseUri } from '../sip/message/grammar.js';
 import type { SipStack } from '../sip/stack.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
+import { setupTrace, SetupStage } from '../sip/message/setup-trace.js';
 import { parseSdp } from '../media/sdp/sdp.js';
 import { classifyOffer } from '../media/sdp/offer-answer.js';
 import type { Conference, MediaEndpoint, MediaEngine, PlayItem } from '../media/engine/api.js';
@@ -108,6 +109,7 @@ export class CallManager implements CallHandler {
     let media: MediaEndpoint;
     try {
       media = await this.endpointFor(offerSdp, `in:${target.kind}`);
+      setupTrace.mark(request.req, SetupStage.Endpoint);
     } catch (err) {
       this.o.log.warn({ err }, 'no media endpoint for the call');
       request.reply(err instanceof UnsupportedOfferError ? 488 : 503);

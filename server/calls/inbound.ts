@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Directory } from '../directory/directory.js';
 import type { RequestAuthenticator } from '../sip/ua/authenticate.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
+import { setupTrace, SetupStage } from '../sip/message/setup-trace.js';
 import { maskPhone } from '../util/log.js';
 import { admit, normaliseDialled, type AdmissionContext, type Caller, type CallTarget } from './admission.js';
 
@@ -61,6 +62,7 @@ export class InboundCalls {
       });
       return;
     }
+    setupTrace.mark(req, SetupStage.Admission);
     const dialled = normaliseDialled(req.uri.user);
     const ctx = this.ctx;
 
@@ -108,6 +110,7 @@ export class InboundCalls {
       return;
     }
     this.stats.offered++;
+    setupTrace.mark(req, SetupStage.CallManager);
     return this.o.handler.offer(request, caller, verdict.target);
   }
 }

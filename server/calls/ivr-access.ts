@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { MediaEngine } from '../media/engine/api.js';
+import { setupTrace, SetupStage } from '../sip/message/setup-trace.js';
 import type { IvrEngine } from '../ivr/engine.js';
 import { promptFile } from '../ivr/prompts.js';
 import type { FlowRegistry } from '../ivr/registry.js';
@@ -40,6 +41,7 @@ export class IvrAccessHandler implements AccessHandler {
   }
 
   async run(call: Call, ctx: CallContext, flowId?: string): Promise<void> {
+    setupTrace.mark(call.inbound.req, SetupStage.IvrStart);
     const flow = flowId ?? this.o.flowFor?.[call.dialled] ?? this.o.defaultFlow;
     if (!this.hasFlow(flow)) {
       this.o.log.error({ flow }, 'no IVR flow for the access number');

@@ -9,6 +9,7 @@ import type { Dialog } from '../sip/dialogs/dialog.js';
 import { newCallId, newTag } from '../sip/message/build.js';
 import { formatUri } from '../sip/message/grammar.js';
 import { SipRequest, type SipResponse } from '../sip/message/message.js';
+import { setupTrace, SetupStage } from '../sip/message/setup-trace.js';
 import type { Endpoint, SipUri } from '../sip/message/types.js';
 import type { SipStack } from '../sip/stack.js';
 import type { InviteClientTransaction } from '../sip/transactions/client-invite.js';
@@ -448,6 +449,7 @@ export class UasLeg extends SipLeg {
     if (this.finalSent || this.isEnded) return false;
     const offer = this.req.body.length > 0 ? this.req.body.toString('utf8') : null;
     const sdp = offer ? await this.media.answer(offer) : await this.media.createOffer();
+    setupTrace.mark(this.req, SetupStage.SdpAnswer);
     if (this.finalSent || this.isEnded) return false;
     // RFC 4028: honour the UAC's session timer when it supports one; it refreshes.
     const se = parseSessionExpires(this.req.headers.get('Session-Expires'));
@@ -466,6 +468,7 @@ export class UasLeg extends SipLeg {
       ],
       body: { contentType: 'application/sdp', data: sdp },
     });
+    setupTrace.mark(this.req, SetupStage.Sent);
     this.stack.ua.unwatchCancel(this.request.tx as never);
     const dialog = this.stack.dialogs.createUas(this.req, res, { localContact: this.localContact() });
     this.dialog = dialog;

@@ -18,6 +18,7 @@ import { TransportLayer, type TransportLayerOptions } from './transport/index.js
 import { isScannerUserAgent } from './ua/scanner.js';
 import { UserAgentCore } from './ua/user-agent-core.js';
 import type { SipDefence } from './ua/defence.js';
+import { setupTrace, SetupStage } from './message/setup-trace.js';
 
 export interface SipStackOptions {
   transport: Omit<TransportLayerOptions, 'onMessage' | 'clock' | 'log'>;
@@ -68,6 +69,7 @@ export class SipStack {
       send: (msg, dest) => this.send(msg, dest),
       reliable: (dest) => this.transport.reliable(dest),
       onRequest: (req, tx) => {
+        setupTrace.mark(req, SetupStage.Transaction);
         const d = opts.defence;
         if (d && req.method === 'INVITE' && req.toTag === null && req.source) {
           // Per-source cap on INVITEs in progress: a flood from one address cannot take every channel.

@@ -28,6 +28,7 @@ import { DEFAULT_FRAMER_LIMITS, type FramerLimits } from './stream-framer.js';
 import { StreamTransport } from './stream.js';
 import { UdpTransport } from './udp.js';
 import { WsTransport } from './ws.js';
+import { setupTrace } from '../message/setup-trace.js';
 
 export type TransportName = Endpoint['transport'];
 export type SipMsg = SipRequest | SipResponse;
@@ -407,6 +408,7 @@ export class TransportLayer {
   // receive path
 
   private receive(data: Buffer, source: Endpoint): void {
+    setupTrace.receiving();
     try {
       if (this.state === LayerState.Closed) return;
       if (this.o.admit && !this.o.admit(normalizeAddress(source.address))) {
@@ -435,6 +437,7 @@ export class TransportLayer {
         return;
       }
       if (msg instanceof SipRequest) {
+        if (setupTrace.enabled && msg.method === 'INVITE' && msg.toTag === null) setupTrace.parsed(msg);
         this.stampRequest(msg, source);
       } else if (!this.isOurSentBy(msg)) {
         // §18.1.2: a response whose top Via is not ours MUST be silently discarded.
