@@ -6,6 +6,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../storage/database.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
+import { setupTrace } from '../sip/message/setup-trace.js';
 
 const log = createLogger('cdr');
 
@@ -201,7 +202,7 @@ export class CdrStore {
     if (this.dirty.size === 0 || this.db.closed) return 0;
     const rows = [...this.dirty.values()];
     this.dirty.clear();
-    this.writeBatch(rows);
+    setupTrace.work('cdr flush', () => this.writeBatch(rows));
     this.stats.flushes++;
     this.stats.rowsWritten += rows.length;
     return rows.length;

@@ -65,8 +65,10 @@ export interface SetupTraceSummary {
   calls: number;
   gaps: GapSummary[];
   total: GapSummary;
-  /** Event-loop delay over the traced time (1 ms resolution), ms. */
+  /** Event-loop delay from the first traced INVITE on (1 ms resolution), ms. */
   loopDelay: { p50: number; p99: number; max: number } | null;
+  /** Main-thread work timed with `work()` (e.g. CDR flushes), ms: a long one stalls every INVITE behind it. */
+  work: GapSummary[];
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -93,10 +95,12 @@ export class SetupTrace {
   /** gaps[i][j]: samples of stage i → stage j, for stages that follow each other in some call. */
   private readonly gaps = new Map<number, number[]>();
   private readonly totals: number[] = [];
+  private readonly works = new Map<string, number[]>();
   private calls = 0;
   /** The receive stamp of the datagram being parsed: the request object does not exist yet. */
   private pendingReceive = 0;
   private loop: IntervalHistogram | null = null;
+  private started = false;
   private exitHook: (() => void) | null = null;
 
   get enabled(): boolean {
@@ -135,6 +139,11 @@ export class SetupTrace {
   /** The datagram stamped by `receiving()` parsed into `req`, a new INVITE. */
   parsed(req: object): void {
     if (!this.on) return;
+    // Startup (migrations, prompt loading) is not what the trace is about.
+    if (!this.started) {
+      this.started = true;
+      this.loop?.reset();
+    }
     const t = new Float64Array(N).fill(-1);
     t[SetupStage.Receive] = this.pendingReceive || performance.now();
     t[SetupStage.Parsed] = performance.now();
@@ -148,6 +157,19 @@ export class SetupTrace {
     if (!t || t[stage]! >= 0) return;
     t[stage] = performance.now();
     if (stage === SetupStage.Sent) this.finish(req, t);
+  }
+
+  /** Times a piece of synchronous main-thread work under `name` (no-op when disabled). */
+  work<T>(name: string, fn: () => T): T {
+    if (!this.on) return fn();
+    const t0 = performance.now();
+    try {
+      return fn();
+    } finally {
+      let a = this.works.get(name);
+      if (!a) this.works.set(name, (a = []));
+      if (a.length < MAX_SAMPLES) a.push(performance.now() - t0);
+    }
   }
 
   private finish(req: object, t: Float64Array): void {
@@ -179,6 +201,7 @@ export class SetupTrace {
       total: summarise(STAGE_NAMES[0]!, STAGE_NAMES[N - 1]!, this.totals),
       loopDelay:
         l && l.count > 0 ? { p50: l.percentile(50) / 1e6, p99: l.percentile(99) / 1e6, max: l.max / 1e6 } : null,
+      work: [...this.works.entries()].map(([name, s]) => summarise(name, '', s)),
     };
   }
 
@@ -186,6 +209,8 @@ export class SetupTrace {
     this.gaps.clear();
     this.totals.length = 0;
     this.calls = 0;
+    this.works.clear();
+    this.started = false;
     this.loop?.reset();
   }
 }
@@ -200,6 +225,7 @@ export function formatSetupTrace(s: SetupTraceSummary): string {
     ...s.gaps.map(row),
     row(s.total),
   ];
+  for (const w of s.work) lines.push(`work: ${row(w).replace(' → ', '')}`);
   if (s.loopDelay)
     lines.push(
       `event-loop delay (1 ms resolution): p50 ${s.loopDelay.p50.toFixed(2)} p99 ${s.loopDelay.p99.toFixed(2)} max ${s.loopDelay.max.toFixed(2)}`,

@@ -65,3 +65,22 @@ describe('call setup trace', () => {
     expect(g.p50).toBeGreaterThanOrEqual(25);
   });
 });
+
+describe('call setup trace: main-thread work', () => {
+  it('times work only while enabled and returns its result either way', () => {
+    const trace = new SetupTrace();
+    expect(trace.work('x', () => 7)).toBe(7);
+    expect(trace.summary().work).toEqual([]);
+    trace.enable();
+    expect(trace.work('cdr flush', () => 'ok')).toBe('ok');
+    expect(() =>
+      trace.work('cdr flush', () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    const w = trace.summary().work;
+    expect(w.map((x) => [x.from, x.count])).toEqual([['cdr flush', 2]]);
+    expect(formatSetupTrace(trace.summary())).toContain('work: cdr flush');
+    trace.disable();
+  });
+});
