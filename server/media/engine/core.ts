@@ -4,12 +4,15 @@
  * `handle(cmd, args)` and the `emit` callback, both plain data.
  *
  * One clock: the tick source fires every 20/phases ms; each endpoint, conference and recording belongs to one
- * phase (round-robin), so the sends of the 20 ms frame are spread over `phases` smaller bursts instead of one
- * big one, and a receive never waits behind all sends at once.
+ * phase (the least loaded one when it is created, so hang-ups do not leave some phases crowded), so the sends of
+ * the 20 ms frame are spread over `phases` smaller bursts instead of one big one, and a receive never waits behind
+ * all sends at once. A burst is also what a receiver sees: packets of one burst reach the far end back to back,
+ * and a receiver that stamps them in callback order turns burst length into interval error.
  *
  * Output priority of an endpoint, highest first: DTMF being sent > player > echo > bridge relay / conference.
- * Bridged audio is relayed as it arrives (no clock, no decode when the codecs match); everything generated
- * (prompts, tones, conference mixes, echo) leaves on the endpoint's or conference's tick. One
+ * Bridged audio and echo are relayed as they arrive (no clock, no decode when the codecs match: the echo is a
+ * delay line clocked by the caller's own packets, so it goes back out at the caller's pace); everything generated
+ * (prompts, tones, conference mixes) leaves on the endpoint's or conference's tick. One
  * RtpStreamRewriter per endpoint keeps SSRC/seq/timestamp continuous across all of these sources.
  */
 import { randomBytes } from 'node:crypto';
@@ -68,6 +71,8 @@ export const FRAME = 160;
 export const RELATCH_QUIET_MS = 250;
 const DTMF_GAP_FRAMES = 3;
 const ECHO_MAX_FRAMES = 100;
+/** How far past its delay an echo frame may still go out; older ones are dropped. */
+const ECHO_SLACK_MS = 3 * FRAME_MS;
 
 export type CoreEvent =
   | { type: 'dtmf'; ep: string; digit: string; via: DtmfVia }
@@ -331,6 +336,11 @@ export class EngineCore {
   private readonly view = new RtpPacketView();
   private nextId = 1;
   private rr = 0;
+  /** What each phase sends per tick: its endpoints (an endpoint in a conference counts on the conference's phase). */
+  private readonly phaseLoad: number[] = [];
+  private readonly phaseEps: Set<Endpoint>[] = [];
+  private readonly phaseConfs: Set<ConferenceState>[] = [];
+  private readonly phaseRecs: Set<RecordingState>[] = [];
   private tickCount = 0;
   private skippedTicks = 0;
   private lastK = -1;
@@ -356,6 +366,12 @@ export class EngineCore {
     this.rtcpIntervalMs = opts.rtcpIntervalMs ?? 5000;
     this.phases = Math.max(1, Math.min(20, Math.floor(opts.phases ?? 4)));
     this.tickMs = FRAME_MS / this.phases;
+    for (let i = 0; i < this.phases; i++) {
+      this.phaseLoad.push(0);
+      this.phaseEps.push(new Set());
+      this.phaseConfs.push(new Set());
+      this.phaseRecs.push(new Set());
+    }
     env.ticks.start((k, late) => this.tick(k, late));
   }
 
@@ -363,8 +379,16 @@ export class EngineCore {
     return `${prefix}${this.nextId++}`;
   }
 
+  /** The least loaded phase; ties go round-robin so that equal loads still spread. */
   private nextPhase(): number {
-    return this.rr++ % this.phases;
+    const n = this.phases;
+    let best = this.rr % n;
+    for (let i = 1; i < n; i++) {
+      const p = (this.rr + i) % n;
+      if (this.phaseLoad[p]! < this.phaseLoad[best]!) best = p;
+    }
+    this.rr = best + 1;
+    return best;
   }
 
   // ---------------------------------------------------------------- commands
@@ -459,6 +483,8 @@ export class EngineCore {
     }
     const ep = new Endpoint(this.id('ep'), kind, opts.label, pair, this.advertise);
     ep.phase = this.nextPhase();
+    this.phaseLoad[ep.phase]!++;
+    this.phaseEps[ep.phase]!.add(ep);
     if (opts.inbandDtmf) ep.inband = new GoertzelDtmfDetector();
     if (pair) {
       pair.rtp.on('message', (msg, rinfo) => this.onRtp(ep, msg, rinfo.address, rinfo.port));
@@ -643,6 +669,8 @@ export class EngineCore {
     this.endpoints.delete(id);
     if (ep.bridge) this.closeBridge(ep.bridge.id);
     if (ep.conf) this.confLeave(ep.conf, ep.id);
+    this.phaseLoad[ep.phase]!--;
+    this.phaseEps[ep.phase]!.delete(ep);
     for (const r of [...this.recordings.values()]) if (r.id.startsWith(`${id}/`)) void this.stopRecording(r.id);
     this.stopPlayback(ep, 'closed');
     for (const o of ep.dtmfOut) if (o.t === 'done') o.resolve();
@@ -691,6 +719,7 @@ export class EngineCore {
   createConference(): string {
     const c = new ConferenceState(this.id('cf'));
     c.phase = this.nextPhase();
+    this.phaseConfs[c.phase]!.add(c);
     this.conferences.set(c.id, c);
     return c.id;
   }
@@ -706,6 +735,8 @@ export class EngineCore {
     if (!c.order.includes(ep.id)) c.order.push(ep.id);
     ep.rxTaps.push(fifo);
     ep.conf = c;
+    this.phaseLoad[ep.phase]!--;
+    this.phaseLoad[c.phase]!++;
   }
 
   confLeave(c: ConferenceState, epId: string): void {
@@ -713,6 +744,8 @@ export class EngineCore {
     if (!m) return;
     c.members.delete(epId);
     m.ep.conf = null;
+    this.phaseLoad[c.phase]!--;
+    this.phaseLoad[m.ep.phase]!++;
     removeItem(m.ep.rxTaps, m.fifo);
     for (const o of c.members.values()) {
       if (o.whisperTo === epId) {
@@ -755,6 +788,7 @@ export class EngineCore {
     if (!c) return;
     for (const epId of [...c.members.keys()]) this.confLeave(c, epId);
     this.conferences.delete(id);
+    this.phaseConfs[c.phase]!.delete(c);
     c.mixer.close();
     for (const r of [...this.recordings.values()]) if (r.id.startsWith(`${id}/`)) void this.stopRecording(r.id);
   }
@@ -793,6 +827,8 @@ export class EngineCore {
     const detach = attach();
     const r = new RecordingState(`${id}/rec${this.nextId++}`, opts.file, opts.mode, writer, left, right, detach);
     r.phase = this.nextPhase();
+    this.phaseLoad[r.phase]!++;
+    this.phaseRecs[r.phase]!.add(r);
     this.recordings.set(r.id, r);
     return { id: r.id, file: r.file };
   }
@@ -810,6 +846,8 @@ export class EngineCore {
           return { file: r.file, durationMs: r.frames * FRAME_MS, error: r.error ?? err.message };
         },
       );
+      this.phaseLoad[r.phase]!--;
+      this.phaseRecs[r.phase]!.delete(r);
       void r.result.finally(() => this.recordings.delete(id));
     }
     return r.result;
@@ -911,8 +949,16 @@ export class EngineCore {
     const off = v.payloadOffset;
     const len = v.payloadLength;
     if (ep.echoDelayMs >= 0) {
-      if (ep.echoQ.length >= ECHO_MAX_FRAMES) ep.echoQ.shift();
-      ep.echoQ.push({ at: now, pt, data: msg.subarray(off, off + len) });
+      const q = ep.echoQ;
+      // Stale frames (a player or DTMF held the echo back) would come out as a burst: the delay stays bounded.
+      while (q.length > 0 && (q.length >= ECHO_MAX_FRAMES || now - q[0]!.at > ep.echoDelayMs + ECHO_SLACK_MS)) {
+        q.shift();
+      }
+      q.push({ at: now, pt, data: msg.subarray(off, off + len) });
+      // Sent on receipt of the frame that arrived one delay later: the caller's packet timing, not our tick's,
+      // sets the pace (a queue drained on the tick added up to a frame of jitter whenever arrivals sat near a
+      // tick boundary). Two at most: a burst after a stall in the network is passed on, not multiplied.
+      if (!ep.busy()) this.echoOut(ep, now, ep.echoDelayMs - FRAME_MS / 2, 2);
     }
     const peer = ep.peer;
     if (peer && peer.neg && !peer.busy() && peer.echoDelayMs < 0) {
@@ -1120,9 +1166,9 @@ export class EngineCore {
 
   private runPhase(phase: number, now: number): void {
     this.tickCount++;
-    for (const ep of this.endpoints.values()) if (ep.phase === phase) this.tickEndpoint(ep, now);
-    for (const c of this.conferences.values()) if (c.phase === phase) this.tickConference(c, now);
-    for (const r of this.recordings.values()) if (r.phase === phase && !r.result) this.tickRecording(r);
+    for (const ep of this.phaseEps[phase]!) this.tickEndpoint(ep, now);
+    for (const c of this.phaseConfs[phase]!) this.tickConference(c, now);
+    for (const r of this.phaseRecs[phase]!) this.tickRecording(r);
   }
 
   private tickEndpoint(ep: Endpoint, now: number): void {
@@ -1167,27 +1213,32 @@ export class EngineCore {
       }
       if (frame) return;
     }
-    if (ep.echoDelayMs >= 0) {
-      const q = ep.echoQ;
-      // Bounded delay: drop the oldest if the caller sends faster than we tick (clock drift, a stall).
-      while (q.length > Math.ceil(ep.echoDelayMs / FRAME_MS) + 6) q.shift();
-      // One frame per tick, two when behind (a late tick), so a short stall is caught up instead of dropped.
-      for (let n = 0; n < 2; n++) {
-        const e = q[0];
-        if (!e || now - e.at < ep.echoDelayMs || (n === 1 && q.length <= Math.ceil(ep.echoDelayMs / FRAME_MS) + 1))
-          break;
-        q.shift();
-        ep.nextGen();
-        let data = e.data;
-        if (e.pt !== neg.payloadType) {
-          const t = e.pt === 0 ? ULAW_TO_ALAW : ALAW_TO_ULAW;
-          const out =
-            data.length <= ep.scratch.length ? ep.scratch.subarray(0, data.length) : new Uint8Array(data.length);
-          for (let i = 0; i < data.length; i++) out[i] = t[data[i]!]!;
-          data = out;
-        }
-        if (ep.canSend()) this.sendFrame(ep, ep.echoQ, neg.payloadType, data, ep.gSeq, ep.gTs, now, neg.codec);
+    // The caller stopped sending (hold, silence suppression, hang-up in progress): the tail of the delay line
+    // plays out on the clock, one frame per frame.
+    const q = ep.echoQ;
+    if (ep.echoDelayMs >= 0 && q.length > 0 && now - q[q.length - 1]!.at > 2 * FRAME_MS) {
+      this.echoOut(ep, now, ep.echoDelayMs, 1);
+    }
+  }
+
+  /** Sends up to `max` echo frames that have waited at least `minAgeMs`, oldest first. */
+  private echoOut(ep: Endpoint, now: number, minAgeMs: number, max: number): void {
+    const neg = ep.neg!;
+    const q = ep.echoQ;
+    for (let n = 0; n < max; n++) {
+      const e = q[0];
+      if (!e || now - e.at < minAgeMs) break;
+      q.shift();
+      ep.nextGen();
+      let data = e.data;
+      if (e.pt !== neg.payloadType) {
+        const t = e.pt === 0 ? ULAW_TO_ALAW : ALAW_TO_ULAW;
+        const out =
+          data.length <= ep.scratch.length ? ep.scratch.subarray(0, data.length) : new Uint8Array(data.length);
+        for (let i = 0; i < data.length; i++) out[i] = t[data[i]!]!;
+        data = out;
       }
+      if (ep.canSend()) this.sendFrame(ep, q, neg.payloadType, data, ep.gSeq, ep.gTs, now, neg.codec);
     }
   }
 

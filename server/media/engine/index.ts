@@ -35,7 +35,14 @@ function pacingFrom(opts: MediaEngineOptions): 'self' | 'ticker' {
   return opts.pacing ?? (env === 'self' || env === 'ticker' ? env : DEFAULT_PACING);
 }
 
+/** env MEDIA_PHASES (1–20) overrides the default phase count (benchmark knob; an explicit option wins). */
+function phasesFrom(opts: MediaEngineOptions): number | undefined {
+  const env = Number(process.env.MEDIA_PHASES);
+  return opts.phases ?? (Number.isInteger(env) && env >= 1 && env <= 20 ? env : undefined);
+}
+
 export async function createMediaEngine(opts: MediaEngineOptions = {}): Promise<MediaEngine> {
+  opts = { ...opts, phases: phasesFrom(opts) };
   const thread = opts.thread ?? DEFAULT_THREAD;
   const realtimePriority = opts.realtimePriority ?? (Number(process.env.MEDIA_RT_PRIORITY ?? 0) || 0);
   const channel =

@@ -313,6 +313,39 @@ describe('media engine core (FakeClock)', () => {
     expect(toneShareOf(s.audio().subarray(160), 8000, 800)).toBeGreaterThan(0.9);
   });
 
+  it('echo goes back out on receipt of the packet one delay later (the caller sets the pace), tail on the clock', async () => {
+    const { ep: e, s } = await ep();
+    e.echo(100);
+    await Promise.resolve();
+    clock.advance(7); // arrivals off the 5 ms tick grid
+    const tone = tonePcm(800, 1000);
+    const onReceipt: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const before = s.sent.length;
+      s.inject(frameOf(tone, i));
+      onReceipt.push(s.sent.length - before);
+      clock.advance(20);
+    }
+    // Packet i - 5 (100 ms old) leaves while packet i is being received, not on a later tick.
+    expect(onReceipt.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+    expect(onReceipt.slice(5)).toEqual(new Array(25).fill(1));
+    expect(s.sent.length).toBe(25);
+    // The caller stops: the 5 frames still in the delay line play out on the clock, one per frame.
+    clock.advance(40);
+    const afterGap = s.sent.length;
+    expect(afterGap).toBeLessThanOrEqual(27);
+    clock.advance(200);
+    expect(s.sent.length).toBe(30);
+    const v = new RtpPacketView();
+    v.parse(s.sent[0]!);
+    const seq0 = v.sequenceNumber;
+    s.sent.forEach((b, i) => {
+      v.parse(b);
+      expect(v.sequenceNumber).toBe((seq0 + i) & 0xffff);
+    });
+    expect(toneShareOf(s.audio(), 8000, 800)).toBeGreaterThan(0.9);
+  });
+
   it('records an endpoint in stereo (peer left, us right) and a bridge in mono', async () => {
     const a = await ep();
     const b = await ep('PCMA');
@@ -404,6 +437,50 @@ describe('media clock catch-up', () => {
     for (let k = 41; k < 140; k++) fire(k, 490 - (k - 41) * 5); // the queued backlog arrives at once
     expect(sent.length - n).toBeLessThanOrEqual(1);
     expect(core.stats().clock.skipped).toBeGreaterThan(90);
+    await core.close();
+  });
+});
+
+describe('media clock phases', () => {
+  it('a new endpoint goes to the least loaded phase, so hang-ups do not leave phases uneven', async () => {
+    let fire: (k: number, late: number) => void = () => undefined;
+    const sentBy: string[] = [];
+    const core = new EngineCore(
+      { phases: 4 },
+      {
+        clock: new FakeClock(0),
+        ticks: { start: (fn) => (fire = fn), close: () => undefined },
+        emit: (e) => {
+          if (e.type === 'xpkt') sentBy.push(e.ep);
+        },
+        log: createLogger('test'),
+        thread: 'inline',
+      },
+    );
+    const start = async (): Promise<string> => {
+      const { id } = await core.createEndpoint('test', {});
+      core.handle('setNegotiated', [id, { codec: 'PCMU', payloadType: 0, telephoneEventPt: null, remoteHold: false }]);
+      void core.handle('play', [id, [{ toneHz: 300, ms: 10_000 }], {}]);
+      return id;
+    };
+    let k = 0;
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await start());
+    const first = [0, 1, 2, 3].map(() => {
+      sentBy.length = 0;
+      fire(k++, 0.1);
+      return [...sentBy];
+    });
+    expect(first.map((p) => p.length)).toEqual([2, 2, 2, 2]);
+    // Everyone on phases 0 and 1 hangs up; four new calls must fill those two, not go round-robin.
+    for (const id of [...first[0]!, ...first[1]!]) core.handle('closeEndpoint', [id]);
+    for (let i = 0; i < 4; i++) await start();
+    const after = [0, 1, 2, 3].map(() => {
+      sentBy.length = 0;
+      fire(k++, 0.1);
+      return sentBy.length;
+    });
+    expect(after).toEqual([2, 2, 2, 2]);
     await core.close();
   });
 });
