@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { healthRoutes, type HealthInfo } from './routes/health.js';
 // --- auth / ACD (issue 5) ---
 import { authPlugin, type AuthService } from './auth/plugin.js';
@@ -8,6 +8,10 @@ import { agentRoutes } from './routes/agents.js';
 import { queueRoutes } from './routes/queues.js';
 import { recordRoutes } from '../ops/route-table.js';
 import { registerOpenApi } from './openapi.js';
+import { LazySchemas } from './plugins/lazy-schemas.js';
+import { createLogger } from '../util/log.js';
+
+const log = createLogger('http');
 
 export interface HttpAppDeps {
   health: HealthInfo;
@@ -20,15 +24,38 @@ export interface HttpAppDeps {
   https?: { cert: Buffer; key: Buffer };
 }
 
+const lazySchemasOfApp = new WeakMap<FastifyInstance, LazySchemas>();
+
+/** The app's deferred schema compilers (tests compile them all to find a broken schema). */
+export function lazySchemasOf(app: FastifyInstance): LazySchemas | undefined {
+  return lazySchemasOfApp.get(app);
+}
+
 /** The HTTP side: one Fastify plugin per domain, JSON schemas as each route's contract. */
 export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
+  // Restart after kill -9 (issue 9): route schemas compile on first use and in the background after
+  // listening, not before it (plugins/lazy-schemas.ts).
+  const schemas = new LazySchemas();
+  const schemaController = {
+    compilersFactory: schemas.factory(),
+  } as unknown as FastifyServerOptions['schemaController'];
   const app = deps.https
     ? (Fastify({
         logger: deps.logger ?? false,
         bodyLimit: 1024 * 1024,
         https: deps.https,
+        schemaController,
       }) as unknown as FastifyInstance)
-    : Fastify({ logger: deps.logger ?? false, bodyLimit: 1024 * 1024 });
+    : Fastify({ logger: deps.logger ?? false, bodyLimit: 1024 * 1024, schemaController });
+  lazySchemasOfApp.set(app, schemas);
+  app.addHook('onListen', (done) => {
+    schemas.warm((err) => log.error({ err }, 'route schema does not compile'));
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    schemas.close();
+    done();
+  });
   // --- ops (issue 9): the route table for the route × role audit test ---
   recordRoutes(app);
   // --- cases (issue 6): OpenAPI at /docs, collected from every route registered after this ---
