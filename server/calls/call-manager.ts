@@ -21,6 +21,7 @@ import type { CdrStore, Disposition } from './cdr.js';
 import type { CallHandler } from './inbound.js';
 import { UacLeg, UasLeg, type EndReason } from './sip-leg.js';
 import { safePlay } from './acd-bridge.js';
+import { EndpointReserve } from './endpoint-reserve.js';
 
 export interface AccessHandler {
   /**
@@ -72,6 +73,11 @@ export interface CallManagerOptions {
   accessHandler?: AccessHandler;
   /** Default ring time for extensions before 480. */
   ringTimeoutMs?: number;
+  /**
+   * RTP endpoints kept ready for inbound calls (endpoint-reserve.ts): a call that takes one skips a media
+   * worker round trip before its 200 OK. 0 (the default) creates every endpoint on demand.
+   */
+  endpointReserve?: number;
 }
 
 export interface LiveCallInfo {
@@ -98,7 +104,19 @@ export class CallManager implements CallHandler {
   /** Told about every leg as it is created (transfers listen for REFER on them). */
   onLeg: ((call: Call, leg: UasLeg | UacLeg) => void) | null = null;
 
-  constructor(private readonly o: CallManagerOptions) {}
+  private readonly reserve: EndpointReserve | null;
+
+  constructor(private readonly o: CallManagerOptions) {
+    this.reserve =
+      (o.endpointReserve ?? 0) > 0
+        ? new EndpointReserve({ engine: o.engine, size: o.endpointReserve!, log: o.log }).start()
+        : null;
+  }
+
+  /** The endpoint reserve's counters, or null without one. */
+  get reserveStats(): EndpointReserve['stats'] | null {
+    return this.reserve?.stats ?? null;
+  }
 
   async offer(request: IncomingRequest, caller: Caller, target: CallTarget): Promise<void> {
     if (this.closed) {
@@ -343,6 +361,8 @@ export class CallManager implements CallHandler {
     await this.bridgeLeg(call, callerMedia, leg);
     leg.once('ended', () => {
       if (call.isEnded) return;
+      // An attended transfer gave the caller someone else to talk to (call.agent names that leg).
+      if (call.agent && call.agent.leg !== leg && !call.agent.leg.isEnded) return;
       call.hangupBy ??= 'callee';
       call.inbound.hangup();
     });
@@ -379,7 +399,7 @@ export class CallManager implements CallHandler {
     const kind = offerSdp ? classifyOffer(parseSdp(offerSdp)) : 'rtp';
     if (kind === 'srtp-sdes') throw new UnsupportedOfferError('SDES-SRTP is not offered');
     if (kind === 'webrtc') return this.o.engine.createEndpoint('webrtc', { label });
-    return this.o.engine.createRtpEndpoint({ label });
+    return this.reserve?.take() ?? this.o.engine.createRtpEndpoint({ label });
   }
 
   /** Browsers registered over WebSocket get a WebRTC offer; phones get plain RTP. */
@@ -429,6 +449,7 @@ export class CallManager implements CallHandler {
       c.hangupBy ??= 'system';
       for (const l of c.legs) l.hangup(503);
     }
+    await this.reserve?.close();
   }
 }
 
