@@ -17,6 +17,8 @@
     pc: null,
     ua: null,
     session: null,
+    /** The call put on hold by holdCurrent(), to be transferred by referReplaces(). */
+    held: null,
     incoming: [],
     remoteStream: null,
     capture: null,
@@ -331,6 +333,51 @@
     return true;
   }
 
+  /** Holds the current call (re-INVITE with a=sendonly) and keeps it as the call to transfer. */
+  function holdCurrent() {
+    const s = st.session;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('hold not confirmed')), 10000);
+      s.hold({}, () => {
+        clearTimeout(t);
+        st.held = s;
+        note('held');
+        resolve(true);
+      });
+    });
+  }
+
+  /**
+   * Attended transfer as a desk phone does it (RFC 3515 + RFC 3891): REFER on the held call, with a
+   * Refer-To naming the current call in Replaces. Resolves with the outcome of the final NOTIFY.
+   */
+  function referReplaces(target) {
+    const x = st.held;
+    const y = st.session;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no final NOTIFY')), 15000);
+      x.refer(target, {
+        replaces: y,
+        eventHandlers: {
+          requestSucceeded: () => note('refer-202'),
+          requestFailed: (e) => {
+            clearTimeout(t);
+            reject(new Error('REFER failed: ' + (e && e.cause)));
+          },
+          accepted: () => {
+            clearTimeout(t);
+            note('refer-accepted');
+            resolve('accepted');
+          },
+          failed: (e) => {
+            clearTimeout(t);
+            resolve('failed ' + (e && e.status_line ? e.status_line.status_code : '?'));
+          },
+        },
+      });
+    });
+  }
+
   function uaStop() {
     hangup();
     if (st.ua) st.ua.stop();
@@ -349,6 +396,8 @@
     answer,
     sendDtmf,
     hangup,
+    holdCurrent,
+    referReplaces,
     uaStop,
     stats,
     startCapture,
@@ -358,5 +407,7 @@
     times: () => ({ ...st.times }),
     sessionState: () =>
       st.session ? (st.session.isEnded() ? 'ended' : st.session.isEstablished() ? 'established' : 'progress') : 'none',
+    heldState: () =>
+      st.held ? (st.held.isEnded() ? 'ended' : st.held.isEstablished() ? 'established' : 'progress') : 'none',
   };
 })();

@@ -461,10 +461,20 @@ export class TransferService {
     await room.add({ role: 'agent', leg: peer, agentId });
     call.agent = { id: agentId, leg: peer as UacLeg };
     await room.remove(leg);
+    // §2.4.5: the final NOTIFY goes out on the REFER's dialog while it still exists; the transferor
+    // waits for it (JsSIP's 'accepted') and a BYE first would leave it with no outcome.
+    r.notify(200, 'OK');
     leg.hangup();
     other.leg.hangup();
-    r.notify(200, 'OK');
     this.stats.completed++;
+    if (!agentId) {
+      // Not an agent (a seat-to-seat call): nobody's ACD hand-over ends the call when this party hangs up.
+      peer.once('ended', () => {
+        if (call.isEnded || call.agent?.leg !== peer) return;
+        call.hangupBy ??= 'callee';
+        call.inbound.hangup();
+      });
+    }
     if (agentId) {
       await legGone(leg);
       if (from?.id !== agentId && !peer.isEnded) this.d.acdBridge.attachAgent(call, agentId, peer as UacLeg);

@@ -126,6 +126,24 @@ export class Softphone {
     ] as const);
   }
 
+  /** Holds the current call (JsSIP re-INVITE, a=sendonly); it becomes the call referReplaces() transfers. */
+  async holdCurrent(): Promise<void> {
+    await this.page.evaluate(() => (globalThis as unknown as PageWindow).softphoneTest.holdCurrent());
+  }
+
+  /** Attended transfer: REFER on the held call with Replaces naming the current one; the final NOTIFY's outcome. */
+  referReplaces(target: string): Promise<string> {
+    return this.page.evaluate((t) => (globalThis as unknown as PageWindow).softphoneTest.referReplaces(t), target);
+  }
+
+  /** 'none' | 'progress' | 'established' | 'ended' of the current and the held call. */
+  sessionStates(): Promise<{ current: string; held: string }> {
+    return this.page.evaluate(() => {
+      const p = (globalThis as unknown as PageWindow).softphoneTest;
+      return { current: p.sessionState(), held: p.heldState() };
+    });
+  }
+
   async hangup(): Promise<void> {
     await this.page.evaluate(() => (globalThis as unknown as PageWindow).softphoneTest.hangup());
   }
@@ -209,8 +227,11 @@ interface SoftphoneTestApi {
   answer(o: { raw?: boolean; timeoutMs?: number }): Promise<{ setupMs: number }>;
   sendDtmf(digits: string, o: { transport?: string; duration?: number; gap?: number }): boolean;
   hangup(): boolean;
+  holdCurrent(): Promise<boolean>;
+  referReplaces(target: string): Promise<string>;
   uaStop(): boolean;
   sessionState(): string;
+  heldState(): string;
   stats(): Promise<PageRtpStats>;
   pcOffer(o: { raw?: boolean }): Promise<string>;
   pcApplyAnswer(sdp: string): Promise<void>;
