@@ -293,6 +293,8 @@ export async function createHotlineServer(
     realm: config.realm,
     testPrompt: { toneHz: 440, ms: 1000 },
     accessHandler: o.accessHandler ?? access,
+    // Issue 4: RTP endpoints made ahead, so an INVITE's path to 200 OK has one media worker round trip, not two.
+    endpointReserve: Number(process.env.CALL_ENDPOINT_RESERVE ?? 32) || 0,
   });
   access.calls = calls;
 
