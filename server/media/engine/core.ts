@@ -728,7 +728,8 @@ export class EngineCore {
     if (ep.conf === c && c.members.has(ep.id)) return;
     if (ep.bridge) this.closeBridge(ep.bridge.id);
     if (ep.conf) this.confLeave(ep.conf, ep.id);
-    const fifo = new SampleFifo(FRAME);
+    // Two frames of jitter buffer: a member whose packets land around the conference tick is not cut in and out.
+    const fifo = new SampleFifo(FRAME, FRAME * 5, 2);
     c.leaving.delete(ep.id);
     c.mixer.add(ep.id, { muted: opts.muted, listenOnly: opts.listenOnly });
     c.members.set(ep.id, { ep, fifo, whisperTo: null, muted: !!opts.muted, listenOnly: !!opts.listenOnly });

@@ -5,6 +5,10 @@
  * The consumer waits until one full frame is buffered, so a packet that arrives just after the tick is used
  * on the next tick instead of leaving a hole; if the producer runs faster than our clock (peer clock drift,
  * a burst after a stall) the backlog is cut back so the delay stays bounded. No allocation after construction.
+ *
+ * `prefill` > 1 makes it a small jitter buffer: output starts (and restarts after running dry) only once that many
+ * frames are buffered, so a producer whose packets land around the consumer's tick (one just before, the next just
+ * after) never leaves a silent frame followed by a doubled one. The price is (prefill − 1) frames of delay.
  */
 export class SampleFifo {
   private readonly buf: Int16Array;
@@ -12,13 +16,16 @@ export class SampleFifo {
   private count = 0;
   /** Samples discarded to keep the delay bounded. */
   dropped = 0;
-  /** Frames handed out as silence because nothing had arrived. */
+  /** Frames handed out as silence because nothing had arrived (after the first frame was out). */
   underruns = 0;
+  private priming = true;
 
   constructor(
     readonly frame = 160,
-    /** Backlog (samples) above which the oldest audio is dropped down to two frames. */
+    /** Backlog (samples) above which the oldest audio is dropped down to `prefill` + 1 frames. */
     private readonly maxBacklog = frame * 5,
+    /** Frames buffered before output starts or restarts after running dry. */
+    private readonly prefill = 1,
   ) {
     this.buf = new Int16Array(frame * 8);
   }
@@ -40,15 +47,23 @@ export class SampleFifo {
       if (++w === cap) w = 0;
     }
     this.count += n;
-    if (this.count > this.maxBacklog) this.discard(this.count - 2 * this.frame);
+    if (this.count > this.maxBacklog) this.discard(this.count - (this.prefill + 1) * this.frame);
   }
 
   /** Fills `out` with one frame; returns false (and zeros) when less than a frame is buffered. */
   pop(out: Int16Array): boolean {
     const n = this.frame;
+    if (this.priming) {
+      if (this.count < this.prefill * n) {
+        out.fill(0, 0, n);
+        return false;
+      }
+      this.priming = false;
+    }
     if (this.count < n) {
       out.fill(0, 0, n);
       this.underruns++;
+      this.priming = this.prefill > 1;
       return false;
     }
     const cap = this.buf.length;
@@ -65,6 +80,7 @@ export class SampleFifo {
   clear(): void {
     this.readPos = 0;
     this.count = 0;
+    this.priming = true;
   }
 
   private discard(n: number): void {
