@@ -101,10 +101,17 @@ describe('media worker clock, both pacing designs', () => {
       expect(got.length).toBeLessThanOrEqual(51);
       for (let i = 1; i < got.length; i++) expect(got[i]!.seq).toBe((got[i - 1]!.seq + 1) & 0xffff);
       const span = got[got.length - 1]!.at - got[0]!.at;
-      // The mean interval is the clock's rate (jitter averages out over 50 packets; a stall only lengthens it).
-      const mean = span / (got.length - 1);
-      expect(mean).toBeGreaterThan(19);
-      expect(mean).toBeLessThan(23);
+      // Never faster than the clock: a backlog of ticks must not come out as a burst (a stall only lengthens it).
+      expect(span / (got.length - 1)).toBeGreaterThan(19);
+      // The clock's rate is the median interval: on a starved machine (CI) stalls stretch some intervals and with
+      // them the mean (23–27 ms seen at load 16), but most intervals are still one frame.
+      const gaps = got
+        .slice(1)
+        .map((g, i) => g.at - got[i]!.at)
+        .sort((x, y) => x - y);
+      const median = gaps[Math.floor(gaps.length / 2)]!;
+      expect(median).toBeGreaterThan(18);
+      expect(median).toBeLessThan(22);
     });
   }
 });
