@@ -18,7 +18,7 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
@@ -44,6 +44,65 @@ interface ClientResult {
   openSeconds: number;
   conflicts: number;
   errors: number;
+}
+
+type Trace = {
+  received: number;
+  queued?: number;
+  commitStart?: number;
+  commitEnd?: number;
+  batch?: number;
+  syncStart?: number;
+  syncEnd?: number;
+  acked?: number;
+};
+const PHASES = [
+  ['handler', 'received', 'queued'],
+  ['wait for batch', 'queued', 'commitStart'],
+  ['commit', 'commitStart', 'commitEnd'],
+  ['wait for sync', 'commitEnd', 'syncStart'],
+  ['fdatasync', 'syncStart', 'syncEnd'],
+  ['sync → ack', 'syncEnd', 'acked'],
+] as const;
+
+/**
+ * Where the slowest 1 % of saves spent their time, next to the median save: each phase's mean, how
+ * many slow saves it dominated, and how many overlapped a GC pause.
+ */
+function breakdown(traces: Trace[], gcs: { start: number; end: number; kind: number }[]): string[] {
+  const done = traces.filter((t) => t.acked !== undefined && t.syncEnd !== undefined);
+  if (done.length < 100) return [`    (${done.length} traced saves)`];
+  const total = (t: Trace) => t.acked! - t.received;
+  const sorted = [...done].sort((a, b) => total(a) - total(b));
+  const slow = sorted.slice(Math.floor(sorted.length * 0.99));
+  const mid = sorted.slice(Math.floor(sorted.length * 0.45), Math.floor(sorted.length * 0.55));
+  const ph = (t: Trace, a: string, b: string) =>
+    ((t as Record<string, number>)[b] ?? 0) - ((t as Record<string, number>)[a] ?? 0);
+  const mean = (xs: Trace[], a: string, b: string) => xs.reduce((n, t) => n + ph(t, a, b), 0) / xs.length;
+  const out = [
+    `    phases, mean ms: ${PHASES.map(([n]) => n).join(' | ')}`,
+    `      median saves (n=${mid.length}): ${PHASES.map(([, a, b]) => mean(mid, a, b).toFixed(2)).join(' | ')}`,
+    `      slowest 1 % (n=${slow.length}, ≥ ${total(slow[0]!).toFixed(1)} ms): ${PHASES.map(([, a, b]) => mean(slow, a, b).toFixed(2)).join(' | ')}`,
+  ];
+  const dom = new Map<string, number>();
+  for (const t of slow) {
+    let best: string = PHASES[0][0];
+    let bestMs = -1;
+    for (const [n, a, b] of PHASES) {
+      if (ph(t, a, b) > bestMs) [best, bestMs] = [n, ph(t, a, b)];
+    }
+    dom.set(best, (dom.get(best) ?? 0) + 1);
+  }
+  out.push(`      dominant phase of each slow save: ${[...dom].map(([n, c]) => `${n} ${c}`).join(', ')}`);
+  const withGc = slow.filter((t) => gcs.some((g) => g.end > t.received && g.start < t.acked!));
+  const gcMs = gcs.reduce((n, g) => n + g.end - g.start, 0);
+  out.push(
+    `      GC: ${gcs.length} pauses, ${gcMs.toFixed(0)} ms in all, max ${Math.max(0, ...gcs.map((g) => g.end - g.start)).toFixed(1)} ms; slow saves overlapping one: ${withGc.length}/${slow.length}`,
+  );
+  const slowBatch = slow.reduce((n, t) => n + (t.batch ?? 0), 0) / slow.length;
+  const midBatch = mid.reduce((n, t) => n + (t.batch ?? 0), 0) / mid.length;
+  out.push(`      mean batch size: median saves ${midBatch.toFixed(1)}, slow saves ${slowBatch.toFixed(1)}`);
+  return out;
 }
 
 function stats(lat: number[]): string {
@@ -145,13 +204,25 @@ if (argv.includes('--client')) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cases-autosave-'));
   const db = openDatabase(path.join(dir, 'hotline.sqlite'));
   const directory = new Directory(db, { scrypt: { N: 1024, r: 8, p: 1 } });
-  const repo = new CaseRepository(db);
+  // --checkpoint sqlite: SQLite's automatic checkpoint inside the commits (before session 3), for A/B.
+  const sqliteCheckpoint = argv[argv.indexOf('--checkpoint') + 1] === 'sqlite' && argv.includes('--checkpoint');
+  const repo = new CaseRepository(db, { groupCommit: { checkpoint: sqliteCheckpoint ? false : {} } });
   const auth = AuthService.create(directory.webUsers, db);
   const app = await buildHttpApp({ health: { startedAt: Date.now(), transports: () => [] }, auth });
   await app.register(caseRoutes, { cases: repo });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const io = new Server(app.server, { path: '/socket.io', serveClient: false });
-  const caseSocket = attachCaseSocket(io, { auth, cases: repo });
+  const caseSocket = attachCaseSocket(io, { auth, cases: repo, traceSaves: true });
+  const gcs: { start: number; end: number; kind: number }[] = [];
+  const gcObs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcs.push({
+        start: e.startTime,
+        end: e.startTime + e.duration,
+        kind: (e as unknown as { detail: { kind: number } }).detail.kind,
+      });
+    }
+  });
   const port = (app.server.address() as { port: number }).port;
 
   const seats: Seat[] = [];
@@ -182,11 +253,17 @@ if (argv.includes('--client')) {
   child.send({ port, seats });
   await new Promise((r) => child.once('message', r));
   const gc0 = { ...repo.groupCommitStats };
+  caseSocket.saveTraces.splice(0);
+  gcObs.observe({ entryTypes: ['gc'] });
   loop.enable();
+  const openFrom = Date.now() / 1000;
   child.send({ go: true });
   await new Promise((r) => child.once('message', r));
+  const openTo = Date.now() / 1000;
   loop.disable();
   const serverOpen = caseSocket.saveMs.splice(0);
+  const tracesOpen = caseSocket.saveTraces.splice(0);
+  gcObs.disconnect();
   const gc1 = { ...repo.groupCommitStats };
   const loopOpen = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
   child.send({ go: true });
@@ -195,7 +272,10 @@ if (argv.includes('--client')) {
   const gc2 = { ...repo.groupCommitStats };
 
   console.log(
-    `${AGENTS} agents over socket.io (client process separate), case:save every ~${INTERVAL} ms for ${SECONDS} s; WAL, ack after fdatasync`,
+    `${AGENTS} agents over socket.io (client process separate), case:save every ~${INTERVAL} ms for ${SECONDS} s; WAL, ack after fdatasync; checkpoints ${sqliteCheckpoint ? 'by SQLite in the commit' : 'on a worker'}; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
   );
   console.log(
     `  open loop: ${(res.open.length / res.openSeconds).toFixed(0)} saves/s  conflicts=${res.conflicts} errors=${res.errors}`,
@@ -205,6 +285,15 @@ if (argv.includes('--client')) {
   console.log(
     `    event-loop delay p99=${loopOpen.p99.toFixed(1)} max=${loopOpen.max.toFixed(1)} ms; batches=${gc1.batches - gc0.batches} fsyncs=${gc1.syncs - gc0.syncs} mean fsync=${((gc1.syncMsTotal - gc0.syncMsTotal) / Math.max(1, gc1.syncs - gc0.syncs)).toFixed(1)} ms; commit on loop mean=${((gc1.commitMsTotal - gc0.commitMsTotal) / Math.max(1, gc1.batches - gc0.batches)).toFixed(2)} max=${gc1.commitMsMax.toFixed(1)} ms`,
   );
+  for (const l of breakdown(tracesOpen, gcs)) console.log(l);
+  // For matching a system-call trace (strace -ttt -f) to the open-loop phase.
+  if (process.env.BENCH_MARKS) console.log(`    open phase (epoch s): ${openFrom.toFixed(3)} ${openTo.toFixed(3)}`);
+  const ck = repo.checkpointStats;
+  if (ck) {
+    console.log(
+      `    checkpoint worker: ${ck.checkpoints} checkpoints, mean ${(ck.msTotal / Math.max(1, ck.checkpoints)).toFixed(1)} ms, max ${ck.msMax.toFixed(1)} ms (off the event loop), errors ${ck.errors}`,
+    );
+  }
   console.log(
     `  ceiling (back to back, ${BURST_SECONDS} s): ${(res.burst.length / res.burstSeconds).toFixed(0)} saves/s`,
   );

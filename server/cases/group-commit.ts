@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Database } from '../storage/database.js';
 import { createLogger } from '../util/log.js';
+import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.js';
 
 /**
  * Group commit for small, frequent writes (autosave), with the fsync taken off the event loop.
@@ -17,12 +18,39 @@ import { createLogger } from '../util/log.js';
  * Writes submitted in the same event-loop turn run in one transaction, each in its own savepoint, so
  * a failing write (409, 400) rolls back alone.
  *
+ * SQLite's automatic checkpoint would run inside a batch's commit, on this thread, with two fsyncs;
+ * it is off during the batches and a WalCheckpointer does it on a worker after the syncs instead.
+ *
  * An in-memory database (tests) has nothing to sync: callers are answered after the commit.
  */
+export interface GroupCommitOptions {
+  maxBatch?: number;
+  /** Checkpointing on a worker (default on for a WAL file); false leaves it to SQLite. */
+  checkpoint?: WalCheckpointerOptions | false;
+}
+
 interface Job {
   fn: () => unknown;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  trace: CommitTrace | undefined;
+}
+
+/**
+ * Where one write's time went (performance.now() stamps), filled in when the caller passes one: the
+ * autosave bench uses it to tell a slow save's queueing on the event loop from its commit, the wait
+ * for a sync already in flight, and the fdatasync itself.
+ */
+export interface CommitTrace {
+  queued?: number;
+  /** Its batch's transaction began / committed (the commit includes any automatic WAL checkpoint). */
+  commitStart?: number;
+  commitEnd?: number;
+  /** Jobs in its batch. */
+  batch?: number;
+  /** The fdatasync that covers it started / finished. */
+  syncStart?: number;
+  syncEnd?: number;
 }
 
 interface Committed {
@@ -43,6 +71,10 @@ export class GroupCommit {
   private walFd: number | null = null;
   private readonly offLoopSync: boolean;
   private readonly restoreSync: number;
+  private readonly restoreAutoCheckpoint: number;
+  private readonly maxBatch: number;
+  /** Null for an in-memory database or with `checkpoint: false`. */
+  readonly checkpointer: WalCheckpointer | null;
   /** Batches committed and writes in them, for the metrics page and tests. */
   readonly stats = {
     batches: 0,
@@ -57,17 +89,22 @@ export class GroupCommit {
 
   constructor(
     private readonly db: Database,
-    private readonly maxBatch = 500,
+    opts: GroupCommitOptions = {},
   ) {
+    this.maxBatch = opts.maxBatch ?? 500;
     const mode = String(db.sqlite.pragma('journal_mode', { simple: true })).toLowerCase();
     this.offLoopSync = db.file !== ':memory:' && mode === 'wal';
     this.restoreSync = Number(db.sqlite.pragma('synchronous', { simple: true }));
+    this.restoreAutoCheckpoint = Number(db.sqlite.pragma('wal_autocheckpoint', { simple: true }));
+    this.checkpointer =
+      this.offLoopSync && opts.checkpoint !== false ? new WalCheckpointer(db.file, opts.checkpoint || {}) : null;
   }
 
-  run<T>(fn: () => T): Promise<T> {
+  run<T>(fn: () => T, trace?: CommitTrace): Promise<T> {
     if (this.closed) return Promise.reject(new Error('group commit is closed'));
+    if (trace) trace.queued = performance.now();
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, trace });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -97,6 +134,7 @@ export class GroupCommit {
       fs.closeSync(this.walFd);
       this.walFd = null;
     }
+    this.checkpointer?.close();
   }
 
   private flush(): void {
@@ -118,7 +156,10 @@ export class GroupCommit {
     const outcomes: Committed[] = [];
     const s = this.db.sqlite;
     const t0 = performance.now();
+    // Read per batch: after a worker failure SQLite checkpoints here again, as it always did.
+    const ownCheckpoint = this.checkpointer?.alive === true;
     if (this.offLoopSync) s.pragma('synchronous = NORMAL');
+    if (ownCheckpoint) s.pragma('wal_autocheckpoint = 0');
     try {
       this.db.transaction(() => {
         for (const job of jobs) {
@@ -135,8 +176,16 @@ export class GroupCommit {
       return;
     } finally {
       if (this.offLoopSync) s.pragma(`synchronous = ${this.restoreSync}`);
+      if (ownCheckpoint) s.pragma(`wal_autocheckpoint = ${this.restoreAutoCheckpoint}`);
     }
-    const ms = performance.now() - t0;
+    const t1 = performance.now();
+    const ms = t1 - t0;
+    for (const j of jobs) {
+      if (!j.trace) continue;
+      j.trace.commitStart = t0;
+      j.trace.commitEnd = t1;
+      j.trace.batch = jobs.length;
+    }
     this.stats.commitMsTotal += ms;
     this.stats.commitMsMax = Math.max(this.stats.commitMsMax, ms);
     this.stats.batches++;
@@ -166,7 +215,13 @@ export class GroupCommit {
     const t0 = performance.now();
     fs.fdatasync(this.walFd, (err) => {
       this.syncing = false;
-      const ms = performance.now() - t0;
+      const t1 = performance.now();
+      const ms = t1 - t0;
+      for (const c of covered) {
+        if (!c.job.trace) continue;
+        c.job.trace.syncStart = t0;
+        c.job.trace.syncEnd = t1;
+      }
       this.stats.syncs++;
       this.stats.syncMsTotal += ms;
       this.stats.syncMsMax = Math.max(this.stats.syncMsMax, ms);
@@ -174,6 +229,8 @@ export class GroupCommit {
         log.error({ err }, 'WAL fdatasync failed; saves not acknowledged');
         for (const c of covered) c.job.reject(err);
       } else settle(covered);
+      // After the acks: the checkpoint reads the WAL that was just made durable.
+      this.checkpointer?.poke();
       if (this.closed) {
         if (this.walFd !== null) fs.closeSync(this.walFd);
         this.walFd = null;

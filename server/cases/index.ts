@@ -8,4 +8,5 @@ export * from './number.js';
 export * from './repository.js';
 export { caseMigrations } from './schema.js';
 export * from './workflow.js';
-export { GroupCommit } from './group-commit.js';
+export { GroupCommit, type CommitTrace, type GroupCommitOptions } from './group-commit.js';
+export { WalCheckpointer, type CheckpointResult, type WalCheckpointerOptions } from './wal-checkpointer.js';

@@ -6,7 +6,8 @@ import { areaName, areaRange } from './areas.js';
 import { Categories, defaultCategories } from './categories.js';
 import demoUnits from './demo-units.json' with { type: 'json' };
 import { Deadlines } from './deadlines.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type CommitTrace, type GroupCommitOptions } from './group-commit.js';
+import type { WalCheckpointer } from './wal-checkpointer.js';
 import {
   CaseError,
   CaseNotFoundError,
@@ -214,6 +215,8 @@ export interface CaseRepositoryOptions {
    * burst. Default 5 minutes; 0 records every save.
    */
   auditMergeMs?: number;
+  /** Group commit tuning (batch size, the checkpoint worker). */
+  groupCommit?: GroupCommitOptions;
 }
 
 export const DEFAULT_IVR_TYPE_MAP: Record<string, CaseType> = {
@@ -384,7 +387,7 @@ export class CaseRepository {
     this.ivrTypeMap = o.ivrTypeMap ?? DEFAULT_IVR_TYPE_MAP;
     this.historyDays = o.historyDays ?? 365;
     this.auditMergeMs = o.auditMergeMs ?? 5 * 60_000;
-    this.commits = new GroupCommit(db);
+    this.commits = new GroupCommit(db, o.groupCommit);
     this.stmt = {
       byId: this.s.prepare(`${SELECT} WHERE c.id = ?`),
       byNumber: this.s.prepare(`${SELECT} WHERE c.number = ?`),
@@ -405,12 +408,17 @@ export class CaseRepository {
    * Runs a write through the shared group commit (see GroupCommit): the HTTP routes use it for
    * autosave and create, so many agents' saves share one fsync.
    */
-  grouped<T>(fn: () => T): Promise<T> {
-    return this.commits.run(fn);
+  grouped<T>(fn: () => T, trace?: CommitTrace): Promise<T> {
+    return this.commits.run(fn, trace);
   }
 
   get groupCommitStats(): Readonly<GroupCommit['stats']> {
     return this.commits.stats;
+  }
+
+  /** The checkpoint worker's counters; null when SQLite checkpoints by itself (in-memory, or turned off). */
+  get checkpointStats(): Readonly<WalCheckpointer['stats']> | null {
+    return this.commits.checkpointer?.stats ?? null;
   }
 
   /** Flushes pending grouped writes. Safe to call twice; the database is the caller's to close. */

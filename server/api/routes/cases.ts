@@ -18,6 +18,7 @@ import {
   type CaseRepository,
   type CaseScope,
   type CaseType,
+  type CommitTrace,
   type FieldError,
   type LinkKind,
   type NewCase,
@@ -736,11 +737,21 @@ export interface CaseSocketDeps {
   };
   cases: CaseRepository;
   queuesOf?: (userId: number) => readonly string[];
+  /** Keep a CommitTrace of every save in `saveTraces` (the autosave bench). */
+  traceSaves?: boolean;
+}
+
+/** One save's stamps (performance.now()): receipt, the group commit's phases, ack sent. */
+export interface SaveTrace extends CommitTrace {
+  received: number;
+  acked?: number;
 }
 
 export interface CaseSocket {
   /** Server handling time of `case:save` (receipt → ack sent), last 10 000, ms. */
   readonly saveMs: number[];
+  /** With `traceSaves`: the saves' traces, last 10 000. */
+  readonly saveTraces: SaveTrace[];
   close(): void;
 }
 
@@ -790,12 +801,13 @@ export function attachCaseSocket(
     const on = (
       event: string,
       roles: readonly string[],
-      fn: (p: Record<string, unknown>, u: AuthUser, socket: MinimalSocket) => unknown,
+      fn: (p: Record<string, unknown>, u: AuthUser, socket: MinimalSocket, trace?: SaveTrace) => unknown,
     ) =>
       socket.on(
         event,
         guardListener(`socket.${event}`, slog, (payload: unknown, ack: unknown) => {
           const t0 = performance.now();
+          const trace: SaveTrace | undefined = deps.traceSaves && event === 'case:save' ? { received: t0 } : undefined;
           const reply = (r: SocketAck) => {
             if (typeof ack === 'function') (ack as (r: SocketAck) => void)(r);
           };
@@ -832,11 +844,11 @@ export function attachCaseSocket(
             }
           };
           try {
-            const out = fn(payload as Record<string, unknown>, r.user, socket);
+            const out = fn(payload as Record<string, unknown>, r.user, socket, trace);
             if (out instanceof Promise) {
               out.then((data) => {
                 reply({ ok: true, data });
-                if (event === 'case:save') record(performance.now() - t0);
+                if (event === 'case:save') record(performance.now() - t0, trace);
               }, fail);
             } else reply({ ok: true, data: out });
           } catch (err) {
@@ -865,7 +877,7 @@ export function attachCaseSocket(
       void s.join(`case:${c.id}`);
       return { id: c.id, version: c.version };
     });
-    on('case:save', STAFF, async (p, u, s) => {
+    on('case:save', STAFF, async (p, u, s, trace) => {
       const id = idOf(p);
       const version = p.version;
       if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
@@ -877,20 +889,27 @@ export function attachCaseSocket(
       }
       const scope = scopeFor(u);
       const actor: Actor = { id: u.id, role: u.role };
-      const saved = await repo.grouped(() => repo.update(id, version, changes as CasePatch, actor, scope));
+      const saved = await repo.grouped(() => repo.update(id, version, changes as CasePatch, actor, scope), trace);
       s.to(`case:${id}`).emit('case:saved', { id, version: saved.version, by: u.displayName || u.username });
       return saved;
     });
   });
 
-  function record(ms: number): void {
+  const saveTraces: SaveTrace[] = [];
+  function record(ms: number, trace: SaveTrace | undefined): void {
     if (saveMs.length >= 10_000) saveMs.splice(0, 5_000);
     saveMs.push(ms);
+    if (trace) {
+      trace.acked = trace.received + ms;
+      if (saveTraces.length >= 10_000) saveTraces.splice(0, 5_000);
+      saveTraces.push(trace);
+    }
   }
 
   let closed = false;
   return {
     saveMs,
+    saveTraces,
     close() {
       if (closed) return;
       closed = true;
