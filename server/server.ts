@@ -428,6 +428,7 @@ export async function createHotlineServer(
         return path.join(recordingsDir, `${call.id}.wav`);
       },
       onRecording: (call, file) => cdr.update(call.id, { recordingFile: file }),
+      onHoldChange: (call, held) => metrics.recorder.holdChanged(call.id, held),
       holdItems: async () => {
         const notice: PlayItem[] = [];
         const f = holdAnnouncements.prompt('zh', 'to_agent');

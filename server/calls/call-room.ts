@@ -44,6 +44,8 @@ export interface CallRoomDeps {
   holdItems(call: Call): Promise<{ notice: PlayItem[]; music: PlayItem[] }>;
   /** Told when the recording started (CDR link). */
   onRecording?(call: Call, file: string): void;
+  /** Told when the consumer is put on hold or taken off it, also off at close (metrics: hold time). */
+  onHoldChange?(call: Call, held: boolean): void;
 }
 
 const rooms = new WeakMap<Call, CallRoom>();
@@ -181,6 +183,7 @@ export class CallRoom {
     const c = await this.conf();
     if (this.held) return;
     this.held = true;
+    this.holdChanged(true);
     await c.setMuted(this.consumerMedia, true);
     const { notice, music } = await this.d.holdItems(this.call);
     void (async () => {
@@ -195,9 +198,18 @@ export class CallRoom {
   async unhold(): Promise<void> {
     if (!this.held) return;
     this.held = false;
+    this.holdChanged(false);
     this.consumerMedia.stopPlayback();
     const c = await this.conf();
     await c.setMuted(this.consumerMedia, false).catch(() => undefined);
+  }
+
+  private holdChanged(held: boolean): void {
+    try {
+      this.d.onHoldChange?.(this.call, held);
+    } catch (err) {
+      this.d.log.error({ err, call: this.call.id }, 'hold listener failed');
+    }
   }
 
   /** Who is in, for the desktops. */
@@ -214,6 +226,7 @@ export class CallRoom {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.held) this.holdChanged(false);
     this.held = false;
     const rec = this.recording;
     this.recording = null;

@@ -34,14 +34,15 @@ export function queueLog(
     switch (r) {
       case 'answered':
         add(v.answeredAt ?? v.leftAt, [v.callId, q, v.agentId ?? 'NONE', 'CONNECT', w, '', 0]);
+        // Asterisk's talk time is the whole connected time, holds included (talkMs excludes them).
         if (v.talkMs !== null)
-          add((v.answeredAt ?? v.leftAt) + v.talkMs, [
+          add((v.answeredAt ?? v.leftAt) + v.talkMs + (v.holdMs ?? 0), [
             v.callId,
             q,
             v.agentId ?? 'NONE',
             'COMPLETEAGENT',
             w,
-            sec(v.talkMs),
+            sec(v.talkMs + (v.holdMs ?? 0)),
             1,
           ]);
         break;

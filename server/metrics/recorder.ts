@@ -59,6 +59,12 @@ export interface QueueCounters {
   byReason: Partial<Record<LeaveReason, number>>;
 }
 
+/** Hold of the consumer during one answered visit: the open hold's start (wall ms) and the time so far. */
+interface VisitHold {
+  since: number | null;
+  ms: number;
+}
+
 interface OpenInterval {
   state: AgentStateName;
   reason: string | null;
@@ -81,6 +87,10 @@ export class MetricsRecorder {
   private readonly answeredByCall = new Map<string, QueueVisit>();
   /** The visit an agent is talking about or wrapping up. */
   private readonly handling = new Map<string, QueueVisit>();
+  /** Answered visits whose agent is on the call, by call id: where hold time goes. */
+  private readonly talking = new Map<string, { visit: QueueVisit; hold: VisitHold }>();
+  /** Calls whose consumer is on hold now (a visit that starts while held starts on hold). */
+  private readonly heldCalls = new Set<string>();
   private readonly ringing = new Map<string, { visit: QueueVisit; start: number }>();
   private readonly open = new Map<string, OpenInterval>();
   /** Visits that ended recently, oldest first (wallboard windows); pruned to keepMs. */
@@ -149,6 +159,25 @@ export class MetricsRecorder {
       this.counters.set(queue, c);
     }
     return c;
+  }
+
+  /**
+   * The consumer of a call was put on hold (true) or taken off it (false): call control's room
+   * reports it. Hold counts for the answered visit whose agent is on the call, until unhold or the
+   * agent's hang-up, whichever comes first; AHT = talk + hold + ACW with talk excluding hold.
+   */
+  holdChanged(callId: string, held: boolean): void {
+    if (this.closed) return;
+    if (held) this.heldCalls.add(callId);
+    else this.heldCalls.delete(callId);
+    const t = this.talking.get(callId);
+    if (!t) return;
+    const now = this.now();
+    if (held && t.hold.since === null) t.hold.since = now;
+    else if (!held && t.hold.since !== null) {
+      t.hold.ms += Math.max(0, now - t.hold.since);
+      t.hold.since = null;
+    }
   }
 
   /** Ends open intervals at close time (a shutdown keeps the day's time) and stops listening. Safe twice. */
@@ -280,14 +309,21 @@ export class MetricsRecorder {
     if (t.to === 'on_call' && t.from !== 'on_call' && t.callId) {
       const v = this.answeredByCall.get(t.callId);
       this.answeredByCall.delete(t.callId);
-      if (v) this.handling.set(id, v);
+      if (v) {
+        this.handling.set(id, v);
+        this.talking.set(t.callId, { visit: v, hold: { since: this.heldCalls.has(t.callId) ? now : null, ms: 0 } });
+      }
     }
     if (t.from === 'on_call' && t.to !== 'on_call') {
       const v = this.handling.get(id);
       if (v) {
-        v.talkMs = t.previousDurationMs;
-        // No hold feature exists yet: hold is recorded as 0 so AHT's formula stays whole.
-        v.holdMs = 0;
+        const h = this.talking.get(v.callId);
+        if (h?.visit === v) this.talking.delete(v.callId);
+        // A hold still open at hang-up counts up to the hang-up.
+        const holdMs = h?.visit === v ? h.hold.ms + (h.hold.since === null ? 0 : Math.max(0, now - h.hold.since)) : 0;
+        const onCallMs = t.previousDurationMs;
+        v.holdMs = Math.min(holdMs, onCallMs);
+        v.talkMs = onCallMs - v.holdMs;
         if (t.to !== 'wrap_up') {
           v.acwMs = 0;
           this.handling.delete(id);

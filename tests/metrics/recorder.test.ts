@@ -200,3 +200,77 @@ describe('metrics recorder on the real ACD', () => {
     expect(k).toMatchObject({ offered: 1, other: 1, inProgress: 0, abandoned: 0 });
   });
 });
+
+describe('hold time per answered visit', () => {
+  /** a01 answers h1 after 5 s in the queue; the caller is then held and released by call control. */
+  async function answered() {
+    const env = setup();
+    acd.login('a01', '8001');
+    acd.setReady('a01');
+    acd.enqueue({ callId: 'h1', queueId: 'complaint' });
+    env.at(5);
+    env.cc.ringFor('a01').resolve('answered');
+    await flush();
+    expect(acd.agent('a01')!.state).toBe('on_call');
+    return env;
+  }
+
+  it('hold, unhold, hold again, hang up while held: hold sums both stretches, talk excludes them', async () => {
+    const { at } = await answered();
+    const r = metrics.recorder;
+    r.holdChanged('other-call', true); // a call nobody answered from a queue: ignored
+    at(15);
+    r.holdChanged('h1', true);
+    at(20);
+    r.holdChanged('h1', true); // repeated: the first start stands
+    at(30);
+    r.holdChanged('h1', false); // 15 s
+    r.holdChanged('h1', false);
+    at(45);
+    r.holdChanged('h1', true);
+    at(55);
+    acd.callEnded('h1'); // held 10 s at hang-up
+    r.holdChanged('h1', false); // the room closes after the hang-up: changes nothing
+    at(70); // wrap-up (10 s) over
+    const v = metrics.store.visits(DAY29, DAY30 + 86_400_000).find((x) => x.callId === 'h1')!;
+    // On the call from 5 to 55 s: 50 s, of which 25 s on hold.
+    expect(v).toMatchObject({ holdMs: 25 * S, talkMs: 25 * S, acwMs: 10 * S });
+    const k = metrics.summary(DAY29, DAY30 + 86_400_000);
+    expect(k).toMatchObject({ avgHoldMs: 25 * S, avgTalkMs: 25 * S, ahtMs: 60 * S });
+    // queue_log keeps Asterisk's meaning: COMPLETEAGENT's talk time is the whole connected time.
+    const done = metrics
+      .queueLog(DAY29, DAY30 + 86_400_000)
+      .split('\n')
+      .find((l) => l.includes('|COMPLETEAGENT|'))!;
+    expect(done.split('|')).toEqual([
+      String(Math.floor((WALL0 + 55 * S) / 1000)),
+      'h1',
+      'complaint',
+      'a01',
+      'COMPLETEAGENT',
+      '5',
+      '50',
+      '1',
+    ]);
+  });
+
+  it('a call without hold records 0; a call held before the agent answered starts on hold', async () => {
+    const { at, cc } = await answered();
+    at(20);
+    acd.callEnded('h1');
+    at(40);
+    acd.setReady('a01');
+    acd.enqueue({ callId: 'h2', queueId: 'complaint' });
+    metrics.recorder.holdChanged('h2', true); // e.g. back from a consultation into the queue, still held
+    at(42);
+    cc.ringFor('a01').resolve('answered');
+    await flush();
+    at(50);
+    metrics.recorder.holdChanged('h2', false);
+    at(60);
+    acd.callEnded('h2');
+    const visits = metrics.store.visits(DAY29, DAY30 + 86_400_000);
+    expect(visits.find((x) => x.callId === 'h1')).toMatchObject({ holdMs: 0, talkMs: 15 * S });
+    expect(visits.find((x) => x.callId === 'h2')).toMatchObject({ holdMs: 8 * S, talkMs: 10 * S });
+  });
+});
