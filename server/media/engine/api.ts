@@ -255,6 +255,11 @@ export interface MediaEngineOptions {
   /** With pacing 'self': how long before each tick the timer hands over to Atomics.wait, ms; default 1.5. */
   pacingGuardMs?: number;
   /**
+   * With pacing 'ticker' in a worker: the ticker posts each tick this much early and the worker waits for the due
+   * time itself (absorbs the hand-off's wake-up latency); default see index.ts; env MEDIA_TICK_LEAD_MS.
+   */
+  tickLeadMs?: number;
+  /**
    * SCHED_FIFO priority (1–99) for the threads that keep the media clock (the media worker; the ticker thread
    * when there is one); 0 = ordinary scheduling (default; env MEDIA_RT_PRIORITY). Needs root or CAP_SYS_NICE.
    */

@@ -80,7 +80,10 @@ export class WorkerChannel implements EngineChannel {
 
   constructor(opts: MediaEngineOptions) {
     const phases = Math.max(1, Math.min(20, Math.floor(opts.phases ?? 4)));
-    this.ticker = opts.pacing === 'ticker' ? new ThreadTicker(FRAME_MS / phases, opts.realtimePriority ?? 0) : null;
+    this.ticker =
+      opts.pacing === 'ticker'
+        ? new ThreadTicker(FRAME_MS / phases, opts.realtimePriority ?? 0, Math.max(0, opts.tickLeadMs ?? 0))
+        : null;
     // Under tsx/vitest this module is TypeScript: the worker then needs the tsx loader; from dist it is plain JS.
     const ts = import.meta.url.endsWith('.ts');
     const url = new URL(ts ? './worker.ts' : './worker.js', import.meta.url);

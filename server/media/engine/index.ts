@@ -41,8 +41,15 @@ function phasesFrom(opts: MediaEngineOptions): number | undefined {
   return opts.phases ?? (Number.isInteger(env) && env >= 1 && env <= 20 ? env : undefined);
 }
 
+/** Ticker lead (ms) of the worker clock; env MEDIA_TICK_LEAD_MS overrides the default. */
+export const DEFAULT_TICK_LEAD_MS = 0;
+function leadFrom(opts: MediaEngineOptions): number {
+  const env = Number(process.env.MEDIA_TICK_LEAD_MS);
+  return opts.tickLeadMs ?? (process.env.MEDIA_TICK_LEAD_MS && env >= 0 && env <= 4 ? env : DEFAULT_TICK_LEAD_MS);
+}
+
 export async function createMediaEngine(opts: MediaEngineOptions = {}): Promise<MediaEngine> {
-  opts = { ...opts, phases: phasesFrom(opts) };
+  opts = { ...opts, phases: phasesFrom(opts), tickLeadMs: leadFrom(opts) };
   const thread = opts.thread ?? DEFAULT_THREAD;
   const realtimePriority = opts.realtimePriority ?? (Number(process.env.MEDIA_RT_PRIORITY ?? 0) || 0);
   const channel =

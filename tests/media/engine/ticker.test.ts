@@ -4,7 +4,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SelfPacedTickSource } from '../../../server/media/engine/ticker.js';
+import { PortTickSource, SelfPacedTickSource, ThreadTicker } from '../../../server/media/engine/ticker.js';
 import { createMediaEngine, DEFAULT_PACING, type MediaEngine } from '../../../server/media/engine/index.js';
 import { RtpPacketView } from '../../../server/media/rtp/packet.js';
 import { rtpPortRange } from '../../helpers/ports.js';
@@ -55,6 +55,21 @@ describe('SelfPacedTickSource', () => {
     src.close();
     expect(src.errors).toBe(1);
     expect((reported[0] as Error).message).toBe('boom');
+  });
+});
+
+describe('ThreadTicker with a lead', () => {
+  it('a tick posted ahead of its due time is handed to the consumer at the due time, never before', async () => {
+    const ticker = new ThreadTicker(5, 0, 2);
+    const src = new PortTickSource(ticker.port);
+    const lates: number[] = [];
+    src.start((_k, late) => lates.push(late));
+    await waitUntil(() => lates.length > 40, 10_000, 'ticks from the ticker thread'); // thread start-up varies
+    ticker.close();
+    src.close();
+    expect(lates.length).toBeGreaterThan(20);
+    // Without the wait in PortTickSource every tick would arrive ~2 ms early (late ≈ −2).
+    for (const late of lates) expect(late).toBeGreaterThanOrEqual(-0.05);
   });
 });
 
