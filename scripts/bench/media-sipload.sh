@@ -13,6 +13,8 @@
 #   bash scripts/bench/media-sipload.sh cps  "200 300 400" [seconds]
 #
 # Environment: MEDIA_PACING=self|ticker picks the media worker's clock (server/media/engine/index.ts);
+# MEDIA_PHASES=1..20 (sends per frame split into that many bursts, default 4), MEDIA_TICK_LEAD_MS=0..4 (ticker
+# posts early, the worker waits for the due time; default 0), MEDIA_RT_PRIORITY=N (SCHED_FIFO clock threads);
 # SIPLOAD_WORKERS=K spreads the harness over K threads (default 1); NO_BUILD=1 reuses dist/;
 # OUT=file.jsonl collects the JSON results (default /tmp/hotline-bench-MODE.jsonl).
 set -euo pipefail
@@ -21,6 +23,8 @@ MODE=${1:?ivr|echo|cps}
 STEPS=${2:-"100 200 300"}
 LEN=${3:-30}
 SIPLOAD=${SIPLOAD:-$(cd .. && pwd)/shared/bench/sipload/sipload.js}
+# From a private worktree (/tmp/wt-X) the sibling path does not exist: use the shared copy.
+[ -f "$SIPLOAD" ] || SIPLOAD=/work/shared/bench/sipload/sipload.js
 OUT=${OUT:-/tmp/hotline-bench-$MODE.jsonl}
 [ -f "$SIPLOAD" ] || { echo "sipload not found at $SIPLOAD (set SIPLOAD=...)" >&2; exit 2; }
 
