@@ -63,6 +63,11 @@ export interface GapSummary {
 
 export interface SetupTraceSummary {
   calls: number;
+  /**
+   * INVITE datagrams parsed (retransmissions included), then how many distinct INVITEs reached each later
+   * stage: where the count drops is where unanswered calls stopped (rejected, or still waiting at exit).
+   */
+  reached: { stage: string; count: number }[];
   gaps: GapSummary[];
   total: GapSummary;
   /** Event-loop delay from the first traced INVITE on (1 ms resolution), ms. */
@@ -96,6 +101,7 @@ export class SetupTrace {
   private readonly gaps = new Map<number, number[]>();
   private readonly totals: number[] = [];
   private readonly works = new Map<string, number[]>();
+  private readonly reachedCount = new Array<number>(N).fill(0);
   private calls = 0;
   /** The receive stamp of the datagram being parsed: the request object does not exist yet. */
   private pendingReceive = 0;
@@ -147,6 +153,7 @@ export class SetupTrace {
     const t = new Float64Array(N).fill(-1);
     t[SetupStage.Receive] = this.pendingReceive || performance.now();
     t[SetupStage.Parsed] = performance.now();
+    this.reachedCount[SetupStage.Parsed]!++;
     this.pendingReceive = 0;
     this.open.set(req, t);
   }
@@ -156,6 +163,7 @@ export class SetupTrace {
     const t = this.open.get(req);
     if (!t || t[stage]! >= 0) return;
     t[stage] = performance.now();
+    this.reachedCount[stage]!++;
     if (stage === SetupStage.Sent) this.finish(req, t);
   }
 
@@ -201,6 +209,7 @@ export class SetupTrace {
       total: summarise(STAGE_NAMES[0]!, STAGE_NAMES[N - 1]!, this.totals),
       loopDelay:
         l && l.count > 0 ? { p50: l.percentile(50) / 1e6, p99: l.percentile(99) / 1e6, max: l.max / 1e6 } : null,
+      reached: this.reachedCount.slice(1).map((count, i) => ({ stage: STAGE_NAMES[i + 1]!, count })),
       work: [...this.works.entries()].map(([name, s]) => summarise(name, '', s)),
     };
   }
@@ -210,6 +219,7 @@ export class SetupTrace {
     this.totals.length = 0;
     this.calls = 0;
     this.works.clear();
+    this.reachedCount.fill(0);
     this.started = false;
     this.loop?.reset();
   }
@@ -225,6 +235,7 @@ export function formatSetupTrace(s: SetupTraceSummary): string {
     ...s.gaps.map(row),
     row(s.total),
   ];
+  lines.push(`reached: ${s.reached.map((r) => `${r.stage} ${r.count}`).join(', ')}`);
   for (const w of s.work) lines.push(`work: ${row(w).replace(' → ', '')}`);
   if (s.loopDelay)
     lines.push(

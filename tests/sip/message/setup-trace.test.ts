@@ -51,6 +51,12 @@ describe('call setup trace', () => {
     const s = trace.summary();
     expect(s.calls).toBe(1);
     expect(s.gaps.find((g) => g.from === 'parse' && g.to === 'admission')?.count).toBe(1);
+    // The unseen request counts nowhere; the seen one once per stage it reached.
+    expect(s.reached.filter((r) => r.count > 0)).toEqual([
+      { stage: 'parse', count: 1 },
+      { stage: 'admission', count: 1 },
+      { stage: '200 sent', count: 1 },
+    ]);
   });
 
   it('measures a wait between two stages', async () => {
