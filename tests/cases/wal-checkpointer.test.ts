@@ -35,7 +35,7 @@ async function writeBatches(gc: GroupCommit, table: string): Promise<void> {
 describe('WAL checkpoints on a worker', () => {
   it('no checkpoint runs inside a group commit; the worker checkpoints everything when poked', async () => {
     const clock = new FakeClock();
-    const gc = new GroupCommit(db, { checkpoint: { clock, minIntervalMs: 1000 } });
+    const gc = new GroupCommit(db, { checkpoint: { clock, minIntervalMs: 1000, maxIntervalMs: 1000 } });
     await gc.checkpointer!.started();
     await writeBatches(gc, 'w');
     // The clock has not moved: the worker has not checkpointed, and neither did SQLite in the commits,
@@ -61,8 +61,30 @@ describe('WAL checkpoints on a worker', () => {
     gc.close();
   });
 
+  it('spaces checkpoints to find about targetFrames each: shorter after a big WAL, longer after a small one', async () => {
+    const clock = new FakeClock();
+    const gc = new GroupCommit(db, { checkpoint: { clock, minIntervalMs: 100, maxIntervalMs: 10_000 } });
+    const ck = gc.checkpointer!;
+    await ck.started();
+    await writeBatches(gc, 'a'); // ≈ 1,600 frames, twice the target of 800
+    clock.advance(ck.intervalMs);
+    let next = ck.next();
+    ck.poke();
+    expect((await next).log).toBeGreaterThan(1400);
+    expect(ck.intervalMs).toBeGreaterThan(450);
+    expect(ck.intervalMs).toBeLessThan(600);
+    const before = ck.intervalMs;
+    await gc.run(() => db.sqlite.prepare('INSERT INTO a VALUES (?, ?)').run(-1, 'x')); // restarts the WAL: a few frames
+    clock.advance(ck.intervalMs);
+    next = ck.next();
+    ck.poke();
+    expect((await next).log).toBeLessThan(10);
+    expect(ck.intervalMs).toBe(before * 2);
+    gc.close();
+  });
+
   it('pokes after the syncs keep the WAL small while saves go on', async () => {
-    const gc = new GroupCommit(db, { checkpoint: { minIntervalMs: 0 } });
+    const gc = new GroupCommit(db, { checkpoint: { minIntervalMs: 0, maxIntervalMs: 0 } });
     await gc.checkpointer!.started();
     const first = gc.checkpointer!.next();
     await writeBatches(gc, 'k');
