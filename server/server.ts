@@ -19,7 +19,7 @@ import { rooms as socketRooms } from './api/socket/events.js';
 import { AuthService } from './api/auth/plugin.js';
 import { attachSocketServer, type SocketHub } from './api/socket/index.js';
 import { createMediaEngine, type MediaEngine } from './media/engine/index.js';
-import { warmUpWebRtc, webRtcEndpointKind } from './media/webrtc/endpoint.js';
+import type { EndpointKindFactory } from './media/engine/api.js';
 import path from 'node:path';
 import { Acd } from './acd/acd.js';
 import { AcdService } from './acd/service.js';
@@ -227,15 +227,22 @@ export async function createHotlineServer(
     thread: o.mediaThread,
   });
   // Browser agents (JsSIP) bring ICE + DTLS-SRTP: their legs are WebRTC endpoints.
-  engine.registerEndpointKind(
-    'webrtc',
-    webRtcEndpointKind({
-      hostAddresses: config.webrtc.hostAddresses,
-      publicAddress: config.webrtc.publicAddress ?? undefined,
-      stunServer: config.webrtc.stunServer ?? undefined,
-    }),
-  );
-  await warmUpWebRtc();
+  // werift and its certificate stack are loaded once SIP and HTTP listen (start()), not before: they were
+  // a large share of a restart's module loading, and no browser call can come before its seat re-registers.
+  // A call that does come first waits for the load here.
+  let webRtc: Promise<EndpointKindFactory> | null = null;
+  const loadWebRtc = () =>
+    (webRtc ??= import('./media/webrtc/endpoint.js').then(async (m) => {
+      const kind = m.webRtcEndpointKind({
+        hostAddresses: config.webrtc.hostAddresses,
+        publicAddress: config.webrtc.publicAddress ?? undefined,
+        stunServer: config.webrtc.stunServer ?? undefined,
+      });
+      // The DTLS certificate, made now rather than by the first agent's call.
+      await m.warmUpWebRtc();
+      return kind;
+    }));
+  engine.registerEndpointKind('webrtc', async (opts) => (await loadWebRtc())(opts));
   // IVR: flows from ivr-flows/, services from the calendar and the stores.
   const flows = new FlowRegistry({ dir: o.ivrFlowsDir ?? config.ivrFlowsDir, log: createLogger('ivr'), clock });
   const report = flows.reload();
@@ -596,6 +603,7 @@ export async function createHotlineServer(
         queuesOf: (userId) => Object.keys(acd.store.agentByUser(userId)?.queues ?? {}),
       });
       log.info({ sip: sip.transport.info() }, 'listening');
+      loadWebRtc().catch((err: unknown) => log.error({ err }, 'WebRTC (werift) failed to load'));
     },
     listening() {
       const addr = http.server.address();
