@@ -1,6 +1,6 @@
 /**
  * ACD dispatch over real SIP: 100 agent seats are SIP endpoints (one SIPp UAS answering for all of
- * them: every seat registered with that UAS's address as its contact), a stream of real calls (the
+ * them: tests/helpers/sipp-seats.ts), a stream of real calls (the
  * shared sipload harness) goes to 12315, whose flow puts them straight into a queue. Measured per
  * call: queue entry (ACD `entry_joined`) → the INVITE to the agent's seat handed to the SIP stack
  * (it includes the media endpoint for the agent leg, which the engine makes first). Wrap-up is 0 so
@@ -16,6 +16,7 @@ import path from 'node:path';
 import { loadConfig } from '../../server/config.js';
 import { createHotlineServer } from '../../server/server.js';
 import type { SipRequest } from '../../server/sip/message/message.js';
+import { startSippSeats } from '../../tests/helpers/sipp-seats.js';
 
 const CPS = Number(process.argv[2] ?? 20);
 const SECONDS = Number(process.argv[3] ?? 20);
@@ -68,90 +69,15 @@ async function main(): Promise<void> {
   const admin = { id: 0, username: 'bench', role: 'admin' as const, displayName: 'bench' };
   svc.updateQueue(admin, 'complaint', { wrapUpMs: 0, strategy: 'longest_idle', maxSize: 5000 });
 
-  // 100 seats 8101…8200, 100 agents b101…b200.
-  const users: string[] = [];
-  const agents = [];
-  for (let i = 0; i < AGENTS; i++) {
-    const ext = String(8101 + i);
-    server.directory.devices.create({
-      extension: ext,
-      kind: 'seat',
-      password: `bench${ext}`,
-      realm: config.realm,
-      outboundPatterns: [],
-    });
-    users.push(`${ext};[authentication username=${ext} password=bench${ext}]`);
-    const u = await server.directory.webUsers.create({
-      username: `b${ext}`,
-      password: 'bench12315',
-      role: 'agent',
-      displayName: `b${ext}`,
-    });
-    agents.push({ id: u.id, username: u.username, role: 'agent' as const, displayName: u.username });
-  }
-  // Every seat registers from UAS_PORT, so INVITEs to any seat reach the one SIPp UAS bound there after.
-  const csv = path.join(work, 'users.csv');
-  fs.writeFileSync(csv, `SEQUENTIAL\n${users.join('\n')}\n`);
-  const reg = await run(
-    'sipp',
-    [
-      `127.0.0.1:${SIP_PORT}`,
-      '-sf',
-      path.join(repo, 'tests/sipp/scenarios/bench_register.xml'),
-      '-inf',
-      csv,
-      '-p',
-      String(UAS_PORT),
-      '-r',
-      '200',
-      '-m',
-      String(AGENTS),
-      '-nostdin',
-      '-timeout',
-      '20s',
-      '-trace_err',
-      '-error_file',
-      path.join(work, 'reg-err.log'),
-    ],
-    { cwd: work, timeoutMs: 30_000 },
-  );
-  const deadline = Date.now() + 20_000;
-  while (server.registrar.lookup('8200').length === 0 && Date.now() < deadline) await sleep(200);
-  await sleep(1000);
-  if (server.registrar.lookup('8200').length === 0) {
-    console.error('registration failed:', reg.stderr?.slice(-1500), reg.stdout?.slice(-500));
-    try {
-      console.error(fs.readFileSync(path.join(work, 'reg-err.log'), 'utf8').slice(0, 3000));
-    } catch {
-      /* no error file */
-    }
-  }
-  const registered = Array.from({ length: AGENTS }, (_, i) => String(8101 + i)).filter(
-    (e) => server.registrar.lookup(e).length > 0,
-  ).length;
-  const uas = spawn(
-    'sipp',
-    [
-      '-sf',
-      path.join(repo, 'tests/sipp/scenarios/uas_trunk_echo.xml'),
-      '-p',
-      String(UAS_PORT),
-      '-i',
-      '127.0.0.1',
-      '-mp',
-      '40000',
-      '-nostdin',
-      '-trace_err',
-      '-error_file',
-      path.join(work, 'uas-err.log'),
-    ],
-    { cwd: work, stdio: 'ignore' },
-  );
-  await sleep(1000);
-  for (let i = 0; i < AGENTS; i++) {
-    svc.login(agents[i]!, String(8101 + i));
-    svc.setState(agents[i]!, 'ready');
-  }
+  // 100 seats 8101…8200, each an agent logged in and ready; one SIPp UAS answers for all of them.
+  const seats = await startSippSeats(server, `127.0.0.1:${SIP_PORT}`, {
+    count: AGENTS,
+    firstExt: 8101,
+    uasPort: UAS_PORT,
+    mediaPort: 40000,
+    workDir: work,
+  });
+  const registered = seats.registered.length;
 
   const joined = new Map<string, bigint>();
   const latencies: number[] = [];
@@ -209,11 +135,10 @@ async function main(): Promise<void> {
       p99: +pct(latencies, 99).toFixed(2),
       max: +pct(latencies, 100).toFixed(2),
       load: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
-      registerExit: reg.status,
       sipload: load.stdout.trim().split('\n').slice(-1)[0] ?? '',
     }),
   );
-  uas.kill('SIGKILL');
+  seats.stop();
   await server.close();
   fs.rmSync(work, { recursive: true, force: true });
 }
