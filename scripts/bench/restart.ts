@@ -265,11 +265,12 @@ async function putState(token: string, sip: SipProbe, rep: number): Promise<Chil
     { cwd: os.tmpdir(), stdio: 'ignore' },
   );
   // wait until the calls are up (the lead's /api/calls lists them)
-  for (let i = 0; i < 100; i++) {
-    const calls = await api('GET', '/api/calls', leadToken);
-    if (((calls.body?.items as unknown[]) ?? []).length >= args.calls) break;
+  let up = 0;
+  for (let i = 0; i < 200 && up < args.calls; i++) {
     await sleep(50);
+    up = ((await api('GET', '/api/calls', leadToken)).body?.items as unknown[] | undefined)?.length ?? 0;
   }
+  if (up < args.calls) console.log(`warning: only ${up} of ${args.calls} calls up at the kill`);
   return sipp;
 }
 
