@@ -157,7 +157,10 @@ function status(): CaseStatus {
 
 function generate(): void {
   const t0 = performance.now();
-  const db = openDatabase(FILE);
+  // Built under another name and renamed when complete: a run stopped half way is not reused as if whole.
+  const part = `${FILE}.partial`;
+  for (const f of [part, `${part}-wal`, `${part}-shm`]) fs.rmSync(f, { force: true });
+  const db = openDatabase(part);
   const repo = new CaseRepository(db, { now: () => NOW });
   repo.createUnit({ code: 'U1', name: '测试监管局', kind: 'bureau' });
   const s = db.sqlite;
@@ -218,7 +221,8 @@ function generate(): void {
     s.prepare('INSERT OR REPLACE INTO case_number_seq (day, last) VALUES (?, ?)').run(day, last);
   s.exec('ANALYZE');
   s.pragma('synchronous = FULL');
-  db.close();
+  db.close(); // checkpoints and removes the WAL: the renamed file is whole on its own
+  fs.renameSync(part, FILE);
   console.log(
     `generated ${N} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${(fs.statSync(FILE).size / 1e6).toFixed(0)} MB`,
   );
