@@ -72,14 +72,14 @@ describe('kill -9 under load', () => {
     const b = await spawnServer({ DATA_DIR: dataDir }, { sipPort: a.sipPort, httpPort: a.httpPort, timeoutMs: 60_000 });
     live.push(b);
     console.log(`restart after kill -9: ready in ${b.readyMs.toFixed(0)} ms (first start ${a.readyMs.toFixed(0)} ms)`);
-    // The goal is ≤ 2 s on an idle machine (docs/reliability.md has the figures). On shared cores the
-    // budget scales with the 1-minute load per core at the time of the restart, and says so.
+    // The goal is ≤ 2 s for the prebuilt bundle on a quiet machine (scripts/bench/restart.sh measures it;
+    // docs/reliability.md has the figures). This child runs the sources under tsx, which compiles them
+    // first, on cores every other suite shares: the bound is loose and scales with the 1-minute load per
+    // core (20–22 s were measured at 9–13 per core), so it catches a start that hangs, not a slow one.
     const loadPerCore = os.loadavg()[0]! / os.cpus().length;
-    const budgetMs = 2000 * Math.max(1, loadPerCore);
+    const budgetMs = Math.max(20_000, 4_000 * loadPerCore);
     console.log(`restart budget ${budgetMs.toFixed(0)} ms at load ${loadPerCore.toFixed(1)} per core`);
-    // Asserted: it comes back within a minute. The ≤ 2 s goal is reported, not asserted: at a load of
-    // ~9 per core the restart took 20 s here (docs/reliability.md), which a shared machine cannot judge.
-    expect(b.readyMs).toBeLessThan(Math.max(budgetMs, 60_000));
+    expect(b.readyMs).toBeLessThan(budgetMs);
 
     const db = new BetterSqlite3(path.join(dataDir, 'hotline.sqlite'), { readonly: true });
     const rows = db.prepare("SELECT disposition, ended_at FROM cdr WHERE dialled = '9196'").all() as Array<{
