@@ -291,7 +291,7 @@ if (argv.includes('--client')) {
   const ck = repo.checkpointStats;
   if (ck) {
     console.log(
-      `    checkpoint worker: ${ck.checkpoints} checkpoints, mean ${(ck.msTotal / Math.max(1, ck.checkpoints)).toFixed(1)} ms, max ${ck.msMax.toFixed(1)} ms (off the event loop), errors ${ck.errors}`,
+      `    checkpoint worker: ${ck.checkpoints} checkpoints, mean ${(ck.msTotal / Math.max(1, ck.checkpoints)).toFixed(1)} ms, max ${ck.msMax.toFixed(1)} ms (off the event loop), errors ${ck.errors}; WAL long → SQLite's checkpoint in a commit: ${ck.restarts}`,
     );
   }
   console.log(

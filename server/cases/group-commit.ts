@@ -157,7 +157,10 @@ export class GroupCommit {
     const s = this.db.sqlite;
     const t0 = performance.now();
     // Read per batch: after a worker failure SQLite checkpoints here again, as it always did.
-    const ownCheckpoint = this.checkpointer?.alive === true;
+    const ck = this.checkpointer;
+    const ownCheckpoint = ck?.alive === true && !ck.restartDue;
+    // This batch lets SQLite checkpoint in its commit (the WAL is long; see restartFrames): once.
+    if (ck?.restartDue) ck.restartDue = false;
     if (this.offLoopSync) s.pragma('synchronous = NORMAL');
     if (ownCheckpoint) s.pragma('wal_autocheckpoint = 0');
     try {

@@ -30,6 +30,14 @@ export interface WalCheckpointerOptions {
    * idle); it starts at 1 s and stays within [minIntervalMs, maxIntervalMs] (250 ms, 10 s).
    */
   targetFrames?: number;
+  /**
+   * A checkpoint on the side never finishes while commits keep coming (frames appended during it are
+   * left), and SQLite restarts the WAL only after one that did, so under steady load the WAL would grow
+   * without end. Once it holds this many frames (default 4000, 16 MB of 4 KB pages) `restartDue` asks
+   * the committer to let SQLite checkpoint once in its own commit: it copies only the tail the worker
+   * has not, and the next commit restarts the WAL.
+   */
+  restartFrames?: number;
   minIntervalMs?: number;
   maxIntervalMs?: number;
   /** Monotonic time (FakeClock in tests). */
@@ -81,12 +89,24 @@ export class WalCheckpointer {
   private readonly minIntervalMs: number;
   private readonly maxIntervalMs: number;
   private readonly targetFrames: number;
+  private readonly restartFrames: number;
+  /** The WAL is long: the committer should let SQLite's own checkpoint run in its next commit. */
+  restartDue = false;
   /** Current spacing of checkpoints (ms), adapted to the write rate. */
   intervalMs: number;
   private readonly clock: Pick<Clock, 'now'>;
   private failed = false;
   /** Checkpoints done, their time on the worker, the last one's frame counts; failures. */
-  readonly stats = { checkpoints: 0, msTotal: 0, msMax: 0, lastLog: 0, lastCheckpointed: 0, errors: 0 };
+  readonly stats = {
+    checkpoints: 0,
+    msTotal: 0,
+    msMax: 0,
+    lastLog: 0,
+    lastCheckpointed: 0,
+    errors: 0,
+    /** Times the committer was asked to let SQLite finish a checkpoint (restartDue). */
+    restarts: 0,
+  };
 
   constructor(
     private readonly file: string,
@@ -95,6 +115,7 @@ export class WalCheckpointer {
     this.minIntervalMs = opts.minIntervalMs ?? 250;
     this.maxIntervalMs = Math.max(this.minIntervalMs, opts.maxIntervalMs ?? 10_000);
     this.targetFrames = opts.targetFrames ?? 800;
+    this.restartFrames = opts.restartFrames ?? 4000;
     this.intervalMs = Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, 1000));
     this.clock = opts.clock ?? systemClock;
     // The first checkpoint comes one interval after start, like every later one.
@@ -169,6 +190,8 @@ export class WalCheckpointer {
       this.stats.msMax = Math.max(this.stats.msMax, m.ms);
       this.stats.lastLog = m.log;
       this.stats.lastCheckpointed = m.checkpointed;
+      this.restartDue = m.log >= this.restartFrames && m.checkpointed < m.log;
+      if (this.restartDue) this.stats.restarts++;
       // Frames found ∝ interval at a steady write rate; damped (at most ×2 or ÷2 per step).
       if (m.log > 0) {
         const f = Math.min(2, Math.max(0.5, this.targetFrames / m.log));

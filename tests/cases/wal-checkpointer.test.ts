@@ -83,6 +83,22 @@ describe('WAL checkpoints on a worker', () => {
     gc.close();
   });
 
+  it('when the WAL is long (restartDue) one batch lets SQLite checkpoint in its commit, so the WAL restarts', async () => {
+    const clock = new FakeClock();
+    const gc = new GroupCommit(db, { checkpoint: { clock } });
+    const ck = gc.checkpointer!;
+    await ck.started();
+    await writeBatches(gc, 'r'); // ≈ 1,600 frames, no checkpoint yet (the clock stands still)
+    const ins = db.sqlite.prepare('INSERT INTO r VALUES (?, ?)');
+    ck.restartDue = true;
+    await gc.run(() => ins.run(-1, 'x')); // SQLite checkpoints in this commit (WAL ≥ 1000 frames)
+    expect(ck.restartDue).toBe(false);
+    await gc.run(() => ins.run(-2, 'x')); // and this one starts the WAL again
+    const [r] = db.sqlite.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
+    expect(r!.log).toBeLessThan(10);
+    gc.close();
+  });
+
   it('pokes after the syncs keep the WAL small while saves go on', async () => {
     const gc = new GroupCommit(db, { checkpoint: { minIntervalMs: 0, maxIntervalMs: 0 } });
     await gc.checkpointer!.started();
