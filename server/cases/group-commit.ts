@@ -157,10 +157,9 @@ export class GroupCommit {
     const s = this.db.sqlite;
     const t0 = performance.now();
     // Read per batch: after a worker failure SQLite checkpoints here again, as it always did.
+    // Some batches let SQLite checkpoint in their commit, so the WAL restarts (see restartFrames).
     const ck = this.checkpointer;
-    const ownCheckpoint = ck?.alive === true && !ck.restartDue;
-    // This batch lets SQLite checkpoint in its commit (the WAL is long; see restartFrames): once.
-    if (ck?.restartDue) ck.restartDue = false;
+    const ownCheckpoint = ck?.alive === true && !ck.takeRestartTurn();
     if (this.offLoopSync) s.pragma('synchronous = NORMAL');
     if (ownCheckpoint) s.pragma('wal_autocheckpoint = 0');
     try {

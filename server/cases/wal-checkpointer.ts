@@ -38,6 +38,8 @@ export interface WalCheckpointerOptions {
    * has not, and the next commit restarts the WAL.
    */
   restartFrames?: number;
+  /** In any case SQLite gets such a turn at least this often (default 10 s), which bounds the WAL. */
+  restartEveryMs?: number;
   minIntervalMs?: number;
   maxIntervalMs?: number;
   /** Monotonic time (FakeClock in tests). */
@@ -92,6 +94,8 @@ export class WalCheckpointer {
   private readonly restartFrames: number;
   /** The WAL is long: the committer should let SQLite's own checkpoint run in its next commit. */
   restartDue = false;
+  private readonly restartEveryMs: number;
+  private lastRestart: number;
   /** Current spacing of checkpoints (ms), adapted to the write rate. */
   intervalMs: number;
   private readonly clock: Pick<Clock, 'now'>;
@@ -104,7 +108,7 @@ export class WalCheckpointer {
     lastLog: 0,
     lastCheckpointed: 0,
     errors: 0,
-    /** Times the committer was asked to let SQLite finish a checkpoint (restartDue). */
+    /** Batches that let SQLite checkpoint in their commit (takeRestartTurn). */
     restarts: 0,
   };
 
@@ -116,10 +120,12 @@ export class WalCheckpointer {
     this.maxIntervalMs = Math.max(this.minIntervalMs, opts.maxIntervalMs ?? 10_000);
     this.targetFrames = opts.targetFrames ?? 800;
     this.restartFrames = opts.restartFrames ?? 4000;
+    this.restartEveryMs = opts.restartEveryMs ?? 10_000;
     this.intervalMs = Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, 1000));
     this.clock = opts.clock ?? systemClock;
     // The first checkpoint comes one interval after start, like every later one.
     this.lastStart = this.clock.now();
+    this.lastRestart = this.lastStart;
   }
 
   /** Started by the first poke, so a repository that never commits through the group costs no thread. */
@@ -157,6 +163,19 @@ export class WalCheckpointer {
     return new Promise((r) => this.waiters.push(r));
   }
 
+  /**
+   * Asked by the committer before each batch: true when this batch should leave SQLite's automatic
+   * checkpoint on (restartDue, or restartEveryMs since the last such turn). Consumes the turn.
+   */
+  takeRestartTurn(): boolean {
+    const t = this.clock.now();
+    if (!this.restartDue && t - this.lastRestart < this.restartEveryMs) return false;
+    this.restartDue = false;
+    this.lastRestart = t;
+    this.stats.restarts++;
+    return true;
+  }
+
   /** Something was committed: checkpoint unless one is running or the last began < intervalMs ago. */
   poke(): void {
     if (!this.alive) return;
@@ -191,7 +210,6 @@ export class WalCheckpointer {
       this.stats.lastLog = m.log;
       this.stats.lastCheckpointed = m.checkpointed;
       this.restartDue = m.log >= this.restartFrames && m.checkpointed < m.log;
-      if (this.restartDue) this.stats.restarts++;
       // Frames found ∝ interval at a steady write rate; damped (at most ×2 or ÷2 per step).
       if (m.log > 0) {
         const f = Math.min(2, Math.max(0.5, this.targetFrames / m.log));

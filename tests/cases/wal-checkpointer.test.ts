@@ -85,7 +85,7 @@ describe('WAL checkpoints on a worker', () => {
 
   it('when the WAL is long (restartDue) one batch lets SQLite checkpoint in its commit, so the WAL restarts', async () => {
     const clock = new FakeClock();
-    const gc = new GroupCommit(db, { checkpoint: { clock } });
+    const gc = new GroupCommit(db, { checkpoint: { clock, restartEveryMs: 60_000 } });
     const ck = gc.checkpointer!;
     await ck.started();
     await writeBatches(gc, 'r'); // ≈ 1,600 frames, no checkpoint yet (the clock stands still)
@@ -96,6 +96,11 @@ describe('WAL checkpoints on a worker', () => {
     await gc.run(() => ins.run(-2, 'x')); // and this one starts the WAL again
     const [r] = db.sqlite.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
     expect(r!.log).toBeLessThan(10);
+    // Without restartDue SQLite still gets a turn every restartEveryMs (bounds the WAL under steady load).
+    expect(ck.takeRestartTurn()).toBe(false);
+    clock.advance(60_000);
+    expect(ck.takeRestartTurn()).toBe(true);
+    expect(ck.takeRestartTurn()).toBe(false);
     gc.close();
   });
 
