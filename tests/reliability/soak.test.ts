@@ -23,10 +23,11 @@ import { startSippSeats, type SippSeats } from '../helpers/sipp-seats.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
-const SIPLOAD = path.resolve(
-  path.dirname(new URL(import.meta.url).pathname),
-  '../../../shared/bench/sipload/sipload.js',
-);
+// The shared load harness sits beside the project (../shared); a worktree elsewhere falls back to /work/shared.
+const SIPLOAD = [
+  path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../shared/bench/sipload/sipload.js'),
+  '/work/shared/bench/sipload/sipload.js',
+].find((p) => fs.existsSync(p))!;
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 45);
 /** Concurrent callers in the steady state. */
 const CALLS = Number(process.env.SOAK_CALLS ?? 20);
@@ -101,6 +102,7 @@ describe('soak', () => {
       ).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
       clearInterval(sampler);
       hist.disable();
+      if (!fs.existsSync(json)) throw new Error(`sipload wrote no result: ${r.stderr.slice(-2000)}`);
       const result = JSON.parse(fs.readFileSync(json, 'utf8').trim().split('\n').at(-1)!) as {
         calls: { attempted: number; established: number; failed: number; remoteBye: number; maxActive: number };
       };
