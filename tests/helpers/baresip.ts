@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freeSipPort, freeTcpPort, isPortFree, rtpPortRange, LOOPBACK, type PortRange } from './ports.js';
-import { makeSilenceWav } from './sox.js';
+import { makeSilenceWav, makeToneWav } from './sox.js';
 import { makeTempDir, removeTempDir, sleep, trackChild, waitUntil } from './tmp.js';
 
 export { makeToneWav, makeSilenceWav } from './sox.js';
@@ -428,4 +428,40 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
       return stopping;
     },
   };
+}
+
+/**
+ * A seeded demo seat (password `demo<ext>`) as a desk phone: registered over UDP before it is returned.
+ * With `tone` it sends that sine (a WAV made in `tone.dir`), else silence.
+ */
+export async function startDemoSeat(o: {
+  sipTarget: string;
+  ext: string;
+  name?: string;
+  tone?: { hz: number; dir: string };
+  answermode?: AnswerMode;
+  extraConfig?: string[];
+}): Promise<Baresip> {
+  const b = await startBaresip({
+    name: o.name ?? `seat${o.ext}`,
+    account: {
+      user: o.ext,
+      password: `demo${o.ext}`,
+      registrar: o.sipTarget,
+      transport: 'udp',
+      answermode: o.answermode ?? 'auto',
+      regint: 300,
+    },
+    audioSourceWav: o.tone
+      ? makeToneWav(path.join(o.tone.dir, `tone-${o.ext}-${o.tone.hz}.wav`), o.tone.hz, 60)
+      : undefined,
+    extraConfig: o.extraConfig,
+  });
+  try {
+    await b.waitRegistered(10_000);
+  } catch (err) {
+    await b.stop();
+    throw err;
+  }
+  return b;
 }

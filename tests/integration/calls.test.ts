@@ -1,9 +1,8 @@
 /**
  * Call control with real peers: baresip seats and SIPp through the server's B2BUA and media engine.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBaresip, makeToneWav, type Baresip } from '../helpers/baresip.js';
+import { startDemoSeat, type Baresip } from '../helpers/baresip.js';
 import { readWav, toneShare, toneShareOf } from '../helpers/audio.js';
 import { runSipp, scenarioPath } from '../helpers/sipp.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -21,23 +20,13 @@ afterAll(async () => {
   removeTempDir(dir);
 });
 
-async function seat(ext: string, opts: { hz?: number; answer?: 'auto' | 'manual' } = {}): Promise<Baresip> {
-  const wav = opts.hz ? makeToneWav(path.join(dir, `tone-${ext}-${opts.hz}.wav`), opts.hz, 60) : undefined;
-  const b = await startBaresip({
-    name: `seat${ext}`,
-    account: {
-      user: ext,
-      password: `demo${ext}`,
-      registrar: ts.sipTarget,
-      transport: 'udp',
-      answermode: opts.answer ?? 'auto',
-      regint: 300,
-    },
-    audioSourceWav: wav,
+const seat = (ext: string, opts: { hz?: number; answer?: 'auto' | 'manual' } = {}): Promise<Baresip> =>
+  startDemoSeat({
+    sipTarget: ts.sipTarget,
+    ext,
+    answermode: opts.answer,
+    tone: opts.hz ? { hz: opts.hz, dir } : undefined,
   });
-  await b.waitRegistered(10_000);
-  return b;
-}
 
 /** The server's own URI for a number, as a seat dials it. */
 const dial = (n: string) => `sip:${n}@${ts.sipTarget}`;

@@ -4,12 +4,11 @@
  * recvonly and we send no RTP while held; after the resume the answer is sendrecv and audio flows again.
  * Run inside `unshare -n`.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Call } from '../../server/calls/call.js';
 import type { MediaEndpoint } from '../../server/media/engine/api.js';
 import { readWav, toneShareOf } from '../helpers/audio.js';
-import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
+import { startDemoSeat, type Baresip } from '../helpers/baresip.js';
 import { runSipp, scenarioPath } from '../helpers/sipp.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
@@ -31,22 +30,8 @@ function directionOf(sdp: string): string {
   return /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(sdp)?.[1] ?? 'sendrecv';
 }
 
-async function seat(ext: string, hz: number): Promise<Baresip> {
-  const b = await startBaresip({
-    name: `hold${ext}`,
-    account: {
-      user: ext,
-      password: `demo${ext}`,
-      registrar: ts.sipTarget,
-      transport: 'udp',
-      answermode: 'auto',
-      regint: 300,
-    },
-    audioSourceWav: makeToneWav(path.join(dir, `tone-${ext}-${hz}.wav`), hz, 60),
-  });
-  await b.waitRegistered(10_000);
-  return b;
-}
+const seat = (ext: string, hz: number): Promise<Baresip> =>
+  startDemoSeat({ sipTarget: ts.sipTarget, ext, name: `hold${ext}`, tone: { hz, dir } });
 
 /** Share of `hz` in the last `seconds` of a recording. */
 function tailShare(file: string, hz: number, seconds: number): number {

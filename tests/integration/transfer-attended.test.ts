@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { warmUpWebRtc } from '../../server/media/webrtc/endpoint.js';
 import { toneShareOf, readWav } from '../helpers/audio.js';
-import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
+import { startDemoSeat, type Baresip } from '../helpers/baresip.js';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { Softphone, jssipFiles } from '../helpers/jssip.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -40,22 +40,8 @@ afterAll(async () => {
   if (dir) removeTempDir(dir);
 });
 
-async function deskPhone(ext: string, hz: number): Promise<Baresip> {
-  const b = await startBaresip({
-    name: `desk${ext}`,
-    account: {
-      user: ext,
-      password: `demo${ext}`,
-      registrar: ts.sipTarget,
-      transport: 'udp',
-      answermode: 'auto',
-      regint: 300,
-    },
-    audioSourceWav: makeToneWav(path.join(dir, `desk-${ext}-${hz}.wav`), hz, 60),
-  });
-  await b.waitRegistered(10_000);
-  return b;
-}
+const deskPhone = (ext: string, hz: number): Promise<Baresip> =>
+  startDemoSeat({ sipTarget: ts.sipTarget, ext, name: `desk${ext}`, tone: { hz, dir } });
 
 describe('attended transfer by REFER with Replaces', () => {
   it('8001 consults 8002 and transfers 8005 to it: 8005 and 8002 hear each other, 8001 is released', async () => {

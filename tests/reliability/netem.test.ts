@@ -6,10 +6,9 @@
  * carries RTP too): the call survives, the loss we measure is the loss that was made, and the tone
  * still comes back.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaEndpoint } from '../../server/media/engine/api.js';
-import { makeToneWav, startBaresip } from '../helpers/baresip.js';
+import { startDemoSeat } from '../helpers/baresip.js';
 import { middle80, readWav, rmsOf, toneShare } from '../helpers/audio.js';
 import { runSipp } from '../helpers/sipp.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -81,22 +80,15 @@ describe('5 % loss and 50 ms jitter on RTP as well', () => {
       media: true,
       random: seeded(Number(process.env.NETEM_SEED ?? 12315) + 1),
     });
-    const phone = await startBaresip({
+    const phone = await startDemoSeat({
+      sipTarget: ts.sipTarget,
+      ext: '8007',
       name: 'netem8007',
-      account: {
-        user: '8007',
-        password: 'demo8007',
-        registrar: ts.sipTarget,
-        transport: 'udp',
-        answermode: 'auto',
-        regint: 300,
-      },
-      audioSourceWav: makeToneWav(path.join(dir, 'tone-1000.wav'), 1000, 60),
+      tone: { hz: 1000, dir },
       // Up to 50 ms of reordering: give the phone's jitter buffer room for it.
       extraConfig: ['jitter_buffer_delay\t3-8'],
     });
     try {
-      await phone.waitRegistered(10_000);
       // The phone registered directly; its call goes through the impairing relay (SIP and RTP).
       await phone.dial(`sip:9196@127.0.0.1:${mediaRelay.port}`);
       await phone.waitEvent('CALL_ESTABLISHED', undefined, 20_000);
