@@ -22,6 +22,7 @@ import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:pe
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
+import type { SaveTrace } from '../../server/api/routes/cases.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -46,16 +47,7 @@ interface ClientResult {
   errors: number;
 }
 
-type Trace = {
-  received: number;
-  queued?: number;
-  commitStart?: number;
-  commitEnd?: number;
-  batch?: number;
-  syncStart?: number;
-  syncEnd?: number;
-  acked?: number;
-};
+type Trace = SaveTrace;
 const PHASES = [
   ['handler', 'received', 'queued'],
   ['wait for batch', 'queued', 'commitStart'],
