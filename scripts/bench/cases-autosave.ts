@@ -68,9 +68,8 @@ function breakdown(traces: Trace[], gcs: { start: number; end: number; kind: num
   const sorted = [...done].sort((a, b) => total(a) - total(b));
   const slow = sorted.slice(Math.floor(sorted.length * 0.99));
   const mid = sorted.slice(Math.floor(sorted.length * 0.45), Math.floor(sorted.length * 0.55));
-  const ph = (t: Trace, a: string, b: string) =>
-    ((t as Record<string, number>)[b] ?? 0) - ((t as Record<string, number>)[a] ?? 0);
-  const mean = (xs: Trace[], a: string, b: string) => xs.reduce((n, t) => n + ph(t, a, b), 0) / xs.length;
+  const ph = (t: Trace, a: keyof Trace, b: keyof Trace) => (t[b] ?? 0) - (t[a] ?? 0);
+  const mean = (xs: Trace[], a: keyof Trace, b: keyof Trace) => xs.reduce((n, t) => n + ph(t, a, b), 0) / xs.length;
   const out = [
     `    phases, mean ms: ${PHASES.map(([n]) => n).join(' | ')}`,
     `      median saves (n=${mid.length}): ${PHASES.map(([, a, b]) => mean(mid, a, b).toFixed(2)).join(' | ')}`,
