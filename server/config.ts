@@ -31,6 +31,8 @@ export interface ServerConfig {
   scannerPolicy: 'drop' | 'reject';
   /** Per source IP: SIP messages per second, and burst. */
   sipRateLimit: { perSecond: number; burst: number };
+  /** Longest registration the registrar grants (§10.3 step 7 may shorten a requested Expires), s. */
+  sipMaxExpires: number;
   rtpPortMin: number;
   rtpPortMax: number;
   seedDemo: boolean;
@@ -87,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       .filter(Boolean),
     scannerPolicy: policy,
     sipRateLimit: { perSecond: int(env, 'SIP_RATE_PER_SECOND', 200), burst: int(env, 'SIP_RATE_BURST', 400) },
+    sipMaxExpires: int(env, 'SIP_MAX_EXPIRES', 3600),
     rtpPortMin: int(env, 'RTP_PORT_MIN', 20000),
     rtpPortMax: int(env, 'RTP_PORT_MAX', 29999),
     seedDemo: (env.SEED_DEMO ?? '1') !== '0',

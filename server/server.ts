@@ -203,6 +203,7 @@ export async function createHotlineServer(
     clock,
     logger: createLogger('registrar'),
     supportedExtensions: ['path', 'outbound'],
+    maxExpires: config.sipMaxExpires,
   });
   sip.ua.on('REGISTER', (request) => {
     const user = authenticator.authenticate(request);

@@ -125,7 +125,7 @@ run_step() { # $1 scenario, $2 rate
   calls=$((rate * seconds))
   if [ "$name" = register ]; then
     sf="$repo/tests/sipp/scenarios/bench_register.xml"
-    extra=(-inf "$users")
+    extra=(-inf "$users" -key expires 3600)
   else
     sf="$repo/tests/sipp/scenarios/bench_options.xml"
   fi

@@ -31,6 +31,11 @@ export interface SippSeatOptions {
   mediaPort: number;
   /** A scratch directory for the CSV and SIPp's error files. */
   workDir: string;
+  /**
+   * Registration lifetime, s (default 3600). The UAS holds the seats' port, so nothing refreshes them: a run
+   * longer than this needs the server started with SIP_MAX_EXPIRES at least this high.
+   */
+  expiresS?: number;
 }
 
 export async function startSippSeats(server: HotlineServer, sipTarget: string, o: SippSeatOptions): Promise<SippSeats> {
@@ -64,6 +69,9 @@ export async function startSippSeats(server: HotlineServer, sipTarget: string, o
         sipTarget,
         '-sf',
         scenario('bench_register'),
+        '-key',
+        'expires',
+        String(o.expiresS ?? 3600),
         '-inf',
         csv,
         '-p',

@@ -35,6 +35,7 @@ const HOLD = Number(process.env.SOAK_HOLD ?? 10);
 const AGENTS = Number(process.env.SOAK_AGENTS ?? Math.ceil(CALLS * 0.6));
 const CPS = CALLS / HOLD;
 const TOTAL = Math.round(CPS * SECONDS);
+const REGISTER_S = Math.max(3600, SECONDS + HOLD + 600);
 
 let ts: TestServer;
 let flows: string;
@@ -44,7 +45,9 @@ let seats: SippSeats | undefined;
 beforeAll(async () => {
   flows = makeTestFlowsDir(['soak-queue.yaml']);
   work = makeTempDir('soak-');
+  // The SIPp seats cannot refresh their registrations (the UAS holds their port): register them for the run.
   ts = await startTestServer({
+    SIP_MAX_EXPIRES: String(REGISTER_S),
     IVR_FLOWS_DIR: flows,
     IVR_FLOW: 'soak-queue',
     SIP_RATE_PER_SECOND: '60000',
@@ -58,6 +61,7 @@ beforeAll(async () => {
     uasPort: await freeUdpPort(),
     mediaPort: (await rtpPortRange(4)).start,
     workDir: work,
+    expiresS: REGISTER_S,
   });
 }, 60_000);
 afterAll(async () => {
