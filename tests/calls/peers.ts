@@ -16,37 +16,9 @@ import { sleep, waitUntil } from '../helpers/tmp.js';
  */
 export const CALM_ADMISSION = { admission: { maxLagMs: 60_000, maxCpuCores: 64 } };
 
-export interface Api {
-  <T = Record<string, unknown>>(
-    method: string,
-    url: string,
-    token: string | null,
-    body?: unknown,
-  ): Promise<{
-    status: number;
-    body: T;
-  }>;
-}
+import type { Api } from '../helpers/api.js';
 
-export function apiFor(ts: TestServer): Api {
-  return async (method, url, token, body) => {
-    const res = await fetch(`${ts.httpUrl}${url}`, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: (await res.json()) as never };
-  };
-}
-
-export async function login(api: Api, username: string, password: string): Promise<string> {
-  const r = await api<{ token: string }>('POST', '/api/auth/login', null, { username, password });
-  expect(r.status).toBe(200);
-  return r.body.token;
-}
+export { apiFor, login, type Api } from '../helpers/api.js';
 
 /** A registered device (seat or station) playing `hz`. */
 export async function device(

@@ -10,6 +10,7 @@ import { startBaresip, type Baresip } from '../helpers/baresip.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { scenarioPath, startSippUas, type SippUas } from '../helpers/sipp.js';
 import { sleep, waitUntil } from '../helpers/tmp.js';
+import { apiFor, login as loginAs, type Api } from '../helpers/api.js';
 
 let ts: TestServer;
 let lead: string;
@@ -23,28 +24,9 @@ afterAll(async () => {
   await ts?.stop();
 });
 
-async function api<T = unknown>(
-  method: string,
-  url: string,
-  token: string | null,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${ts.httpUrl}${url}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const api: Api = apiFor(() => ts);
 
-async function login(username: string, password: string): Promise<string> {
-  const r = await api<{ token: string }>('POST', '/api/auth/login', null, { username, password });
-  expect(r.status).toBe(200);
-  return r.body.token;
-}
+const login = (username: string, password: string): Promise<string> => loginAs(api, username, password);
 
 /** SIPp's message trace: the wall-clock time of the first INVITE it received, and that INVITE's text. */
 function firstInvite(messages: string): { at: number; text: string } | null {

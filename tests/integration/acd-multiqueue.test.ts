@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBaresip, type Baresip } from '../helpers/baresip.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { sleep, waitUntil } from '../helpers/tmp.js';
+import { apiFor, login as loginAs, type Api } from '../helpers/api.js';
 
 let ts: TestServer;
 let lead: string;
@@ -38,28 +39,9 @@ afterAll(async () => {
   await ts?.stop();
 });
 
-async function api<T = unknown>(
-  method: string,
-  url: string,
-  token: string | null,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${ts.httpUrl}${url}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const api: Api = apiFor(() => ts);
 
-async function login(username: string, password: string): Promise<string> {
-  const r = await api<{ token: string }>('POST', '/api/auth/login', null, { username, password });
-  expect(r.status).toBe(200);
-  return r.body.token;
-}
+const login = (username: string, password: string): Promise<string> => loginAs(api, username, password);
 
 /** A consumer phone behind the demo trunk (no registration; calls from 127.0.0.1). */
 function consumer(name: string, user: string): Promise<Baresip> {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBaresip, type Baresip } from '../helpers/baresip.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import { apiFor, login as loginAs, type Api } from '../helpers/api.js';
 
 const RING_TIMEOUT_MS = 5000; // the API's minimum
 
@@ -30,28 +31,9 @@ afterAll(async () => {
   removeTempDir(dir);
 });
 
-async function api<T = unknown>(
-  method: string,
-  url: string,
-  token: string | null,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${ts.httpUrl}${url}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const api: Api = apiFor(() => ts);
 
-async function login(username: string, password: string): Promise<string> {
-  const r = await api<{ token: string }>('POST', '/api/auth/login', null, { username, password });
-  expect(r.status).toBe(200);
-  return r.body.token;
-}
+const login = (username: string, password: string): Promise<string> => loginAs(api, username, password);
 
 interface AgentRow {
   agentId: string;

@@ -18,6 +18,7 @@ function peakToneShare(file: string, hz: number): number {
 }
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import { apiFor, login as loginAs, type Api } from '../helpers/api.js';
 
 /** Monday 2026-11-30 10:00 Beijing time: inside business hours. */
 const OPEN = new Date('2026-11-30T02:00:00Z');
@@ -36,28 +37,9 @@ afterAll(async () => {
   removeTempDir(dir);
 });
 
-async function api<T>(
-  method: string,
-  url: string,
-  token: string | null,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${ts.httpUrl}${url}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const api: Api = apiFor(() => ts);
 
-async function login(username: string, password: string): Promise<string> {
-  const r = await api<{ token: string }>('POST', '/api/auth/login', null, { username, password });
-  expect(r.status).toBe(200);
-  return r.body.token;
-}
+const login = (username: string, password: string): Promise<string> => loginAs(api, username, password);
 
 /** A consumer phone behind the demo trunk: no registration, no credentials, calls from 127.0.0.1. */
 async function consumer(name: string, hz?: number): Promise<Baresip> {
