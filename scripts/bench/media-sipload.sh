@@ -16,7 +16,9 @@
 # MEDIA_PHASES=1..20 (sends per frame split into that many bursts, default 4), MEDIA_TICK_LEAD_MS=0..4 (ticker
 # posts early, the worker waits for the due time; default 0), MEDIA_RT_PRIORITY=N (SCHED_FIFO clock threads);
 # SIPLOAD_WORKERS=K spreads the harness over K threads (default 1); NO_BUILD=1 reuses dist/;
-# OUT=file.jsonl collects the JSON results (default /tmp/hotline-bench-MODE.jsonl).
+# OUT=file.jsonl collects the JSON results (default /tmp/hotline-bench-MODE.jsonl); SERVER_CPUS / HARNESS_CPUS pin
+# the server and the harness to CPUs (taskset lists, e.g. 1 and 0); WIRE=1 adds the server's own send pacing from a
+# tcpdump capture (kernel timestamps, scripts/bench/wire-pacing.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:?ivr|echo|cps}
@@ -39,7 +41,7 @@ FLOW=12315
 [ "$MODE" = ivr ] && FLOW=bench-loop
 MEETME_ROOM_SIZE=3 DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn IVR_FLOW=$FLOW \
   SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
-  node dist/server/main.js > "$DATA/server.log" 2>&1 &
+  ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} node dist/server/main.js > "$DATA/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; cp "$DATA/server.log" /tmp/hotline-bench-server.log 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 100); do
@@ -48,19 +50,39 @@ for _ in $(seq 1 100); do
 done
 echo "server pid $PID ($(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); MEDIA_PACING=${MEDIA_PACING:-default})"
 W=${SIPLOAD_WORKERS:-1}
+HARNESS=(node)
+[ -n "${HARNESS_CPUS:-}" ] && HARNESS=(taskset -c "$HARNESS_CPUS" node)
+
+# WIRE=1: also capture what the server sends (tcpdump on lo, kernel timestamps) for WIRE_SECONDS once every
+# call is up, and report its pacing with scripts/bench/wire-pacing.mjs: the server's own send pacing, apart
+# from the harness's receive-side scheduling.
+wire_capture() {
+  local n=$1 calls=$1
+  [ "$MODE" = conf ] && calls=$((3 * n))
+  [ "$MODE" = cps ] && return 0
+  sleep $((calls / 50 + 3))
+  timeout "${WIRE_SECONDS:-8}" tcpdump -i lo -n -q -B 65536 -s 64 --time-stamp-precision=nano \
+    -w "$DATA/wire-$n.pcap" 'udp and src portrange 20000-29999' 2>"$DATA/wire-$n.log" || true
+  node scripts/bench/wire-pacing.mjs "$DATA/wire-$n.pcap" --label "$MODE-$n" || true
+  grep -h "dropped by kernel" "$DATA/wire-$n.log" || true
+  rm -f "$DATA/wire-$n.pcap"
+}
 
 for n in $STEPS; do
+  WPID=
+  [ "${WIRE:-}" = "1" ] && { wire_capture "$n" & WPID=$!; }
   case "$MODE" in
-    ivr)  node "$SIPLOAD" --target 127.0.0.1:25060 --number 12315 --calls "$n" --ramp 50 --hold "$LEN" \
+    ivr)  "${HARNESS[@]}" "$SIPLOAD" --target 127.0.0.1:25060 --number 12315 --calls "$n" --ramp 50 --hold "$LEN" \
             --workers "$W" --pid "$PID" --json "$OUT" --label "ivr-$n" || true ;;
-    echo) node "$SIPLOAD" --target 127.0.0.1:25060 --number 9196 --calls "$n" --ramp 50 --hold "$LEN" \
+    echo) "${HARNESS[@]}" "$SIPLOAD" --target 127.0.0.1:25060 --number 9196 --calls "$n" --ramp 50 --hold "$LEN" \
             --workers "$W" --pid "$PID" --json "$OUT" --label "echo-$n" || true ;;
-    conf) node "$SIPLOAD" --target 127.0.0.1:25060 --number 9100 --calls $((3 * n)) --ramp 60 --hold "$LEN" \
+    conf) "${HARNESS[@]}" "$SIPLOAD" --target 127.0.0.1:25060 --number 9100 --calls $((3 * n)) --ramp 60 --hold "$LEN" \
             --tone --workers "$W" --pid "$PID" --json "$OUT" --label "conf-$n" || true ;;
-    cps)  node "$SIPLOAD" --target 127.0.0.1:25060 --number 7000 --cps "$n" --total $((n * LEN)) \
+    cps)  "${HARNESS[@]}" "$SIPLOAD" --target 127.0.0.1:25060 --number 7000 --cps "$n" --total $((n * LEN)) \
             --pid "$PID" --json "$OUT" --label "cps-$n" || true ;;
     *) echo "unknown mode $MODE" >&2; exit 2 ;;
   esac
+  [ -n "$WPID" ] && wait "$WPID"
   echo "rss $(grep VmRSS /proc/$PID/status | awk '{print $2/1024 " MB"}') after $MODE $n"
   sleep 5
 done
