@@ -39,14 +39,14 @@ let packets = 0;
 let firstMs = Infinity;
 let lastMs = 0;
 
-for (let off = 24; off + 16 <= buf.length; ) {
+for (let off = 24; off + 16 <= buf.length;) {
   const sec = buf.readUInt32LE(off);
   const frac = buf.readUInt32LE(off + 4);
   const capLen = buf.readUInt32LE(off + 8);
   const data = off + 16;
   off = data + capLen;
   const ip = data + linkHeader;
-  if ((buf[ip] >> 4) !== 4 || buf[ip + 9] !== 17) continue;
+  if (buf[ip] >> 4 !== 4 || buf[ip + 9] !== 17) continue;
   const udp = ip + (buf[ip] & 0x0f) * 4;
   const rtp = udp + 8;
   if (rtp + 12 > data + capLen || buf[rtp] >> 6 !== 2) continue;
