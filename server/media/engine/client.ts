@@ -7,7 +7,8 @@
  * only plain RTP crosses to the core.
  */
 import { parseDtmfInfo } from '../dtmf/dtmf-relay.js';
-import { SdpNegotiationError } from '../sdp/offer-answer.js';
+import { LocalSdpSession, SdpNegotiationError, answerOffer } from '../sdp/offer-answer.js';
+import { parseSdp, serializeSdp } from '../sdp/sdp.js';
 import { createLogger, guardListener } from '../../util/log.js';
 import type {
   Bridge,
@@ -30,7 +31,7 @@ import type {
   Recording,
   RecordingResult,
 } from './api.js';
-import type { CoreEvent } from './core.js';
+import type { CoreEvent, LocalSdpParams } from './core.js';
 
 const log = createLogger('media');
 
@@ -75,6 +76,8 @@ class EndpointHandle implements MediaEndpoint {
     readonly kind: EndpointKind,
     readonly label: string | undefined,
     readonly session: ExternalMediaSession | null,
+    /** Until the endpoint's first SDP exchange: what answering its first offer here needs (null after). */
+    private localSdp: LocalSdpParams | null = null,
   ) {}
 
   private call(cmd: string, ...args: unknown[]): Promise<unknown> {
@@ -82,18 +85,47 @@ class EndpointHandle implements MediaEndpoint {
   }
 
   async answer(remoteOfferSdp: string): Promise<string> {
+    if (!this.session && this.localSdp) return this.answerHere(remoteOfferSdp, this.localSdp);
     if (!this.session) return (await this.call('answer', remoteOfferSdp)) as string;
     const sdp = await this.session.answer(remoteOfferSdp);
     await this.pushNegotiated();
     return sdp;
   }
 
+  /**
+   * The first offer of a fresh RTP endpoint is answered in this thread (issue 4: the 200 OK of an INVITE waited
+   * for a round trip to a busy media worker). The core is still told, without waiting: it runs the same
+   * answerOffer on the same parameters and o= session id, so its session state and negotiated media match what
+   * was sent; commands after this one reach it in order (one message port). A differing answer is a bug: logged.
+   */
+  private answerHere(offer: string, local: LocalSdpParams): string {
+    const { answer } = answerOffer(
+      parseSdp(offer),
+      { address: local.address, port: local.port, codecs: local.codecs, telephoneEvent: true },
+      new LocalSdpSession(local.address, '-', local.sessionId),
+    );
+    const sdp = serializeSdp(answer);
+    this.localSdp = null;
+    this.call('answer', offer).then(
+      (core) => {
+        if (core !== sdp) log.error({ ep: this.id, here: sdp, core }, 'media core answered an offer differently');
+      },
+      (err: unknown) => {
+        // Closed before the answer reached it (caller hung up at once): nothing to negotiate any more.
+        if (!this.closing && !this.closedByCore) log.warn({ err, ep: this.id }, 'media core could not apply an answer');
+      },
+    );
+    return sdp;
+  }
+
   async createOffer(opts?: { direction?: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' }): Promise<string> {
+    this.localSdp = null;
     if (!this.session) return (await this.call('createOffer', opts ?? {})) as string;
     return this.session.createOffer();
   }
 
   async applyAnswer(remoteAnswerSdp: string): Promise<void> {
+    this.localSdp = null;
     if (!this.session) {
       await this.call('applyAnswer', remoteAnswerSdp);
       return;
@@ -311,13 +343,17 @@ export class EngineClient implements MediaEngine {
       session = await f({ label: opts.label });
     }
     let id: string;
+    let sdp: LocalSdpParams | null | undefined;
     try {
-      ({ id } = (await this.channel.call('createEndpoint', [kind, opts])) as { id: string });
+      ({ id, sdp } = (await this.channel.call('createEndpoint', [kind, opts])) as {
+        id: string;
+        sdp?: LocalSdpParams | null;
+      });
     } catch (err) {
       await session?.close();
       throw err;
     }
-    const h = new EndpointHandle(this, id, kind, opts.label, session);
+    const h = new EndpointHandle(this, id, kind, opts.label, session, session ? null : (sdp ?? null));
     this.endpoints.set(id, h);
     session?.onPacket((buf) => this.channel.packet(id, buf));
     return h;

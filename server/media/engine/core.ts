@@ -83,6 +83,17 @@ export type CoreEvent =
   /** The media worker died: every endpoint is gone (emitted by the channel, not the core). */
   | { type: 'engine-failed'; ep: '' };
 
+/**
+ * A new RTP endpoint's local SDP parameters and its o= session id: enough for the calling thread to build the
+ * answer to the endpoint's first offer byte for byte as answer() here will (no wait for this thread).
+ */
+export interface LocalSdpParams {
+  address: string;
+  port: number;
+  codecs: ('PCMU' | 'PCMA')[];
+  sessionId: string;
+}
+
 export interface CoreEnv {
   clock: Clock;
   ticks: TickSource;
@@ -346,6 +357,8 @@ export class EngineCore {
   private lastK = -1;
   private readonly late = new Float64Array(1024);
   private lateN = 0;
+  /** Work time of the same ticks, ms (ring with `late`). */
+  private readonly work = new Float64Array(1024);
   private overruns = 0;
   private rxTotal = 0;
   private txTotal = 0;
@@ -475,7 +488,7 @@ export class EngineCore {
   async createEndpoint(
     kind: string,
     opts: { label?: string; inbandDtmf?: boolean } = {},
-  ): Promise<{ id: string; port: number | null }> {
+  ): Promise<{ id: string; port: number | null; sdp: LocalSdpParams | null }> {
     const pair = kind === 'rtp' ? await this.pool.allocate() : null;
     if (this.closed) {
       if (pair) this.releasePair(pair);
@@ -494,7 +507,12 @@ export class EngineCore {
       pair.rtcp.on('error', () => ep.dropped++);
     }
     this.endpoints.set(ep.id, ep);
-    return { id: ep.id, port: pair?.port ?? null };
+    return {
+      id: ep.id,
+      port: pair?.port ?? null,
+      // What the calling thread needs to answer the first offer itself (client.ts) exactly as answer() below will.
+      sdp: pair ? { address: this.advertise, port: pair.port, codecs: this.codecs, sessionId: ep.sdp.sessionId } : null,
+    };
   }
 
   private localParams(ep: Endpoint, direction?: Direction) {
@@ -858,6 +876,8 @@ export class EngineCore {
     const n = Math.min(this.lateN, this.late.length);
     const sorted = Array.from(this.late.subarray(0, n)).sort((x, y) => x - y);
     const q = (p: number) => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(p * n))]!);
+    const work = Array.from(this.work.subarray(0, n)).sort((x, y) => x - y);
+    const w = (p: number) => (n === 0 ? 0 : work[Math.min(n - 1, Math.floor(p * n))]!);
     return {
       endpoints: this.endpoints.size,
       bridges: this.bridges.size,
@@ -869,6 +889,9 @@ export class EngineCore {
         lateP50Ms: q(0.5),
         lateP99Ms: q(0.99),
         lateMaxMs: n ? sorted[n - 1]! : 0,
+        workP50Ms: w(0.5),
+        workP99Ms: w(0.99),
+        workMaxMs: n ? work[n - 1]! : 0,
         overruns: this.overruns,
         skipped: this.skippedTicks,
       },
@@ -1159,10 +1182,13 @@ export class EngineCore {
       from = due - this.phases + 1;
     }
     this.lastK = due;
-    this.late[this.lateN++ % this.late.length] = Math.max(0, lateMs);
+    const slot = this.lateN++ % this.late.length;
+    this.late[slot] = Math.max(0, lateMs);
     const now = this.env.clock.now();
     for (let t = from; t <= due; t++) this.runPhase(t % this.phases, now);
-    if (this.env.clock.now() - now > this.tickMs) this.overruns++;
+    const work = this.env.clock.now() - now;
+    this.work[slot] = work;
+    if (work > this.tickMs) this.overruns++;
   }
 
   private runPhase(phase: number, now: number): void {
