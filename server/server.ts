@@ -364,6 +364,7 @@ export async function createHotlineServer(
     clock,
     cdrs: (from, to) => cdr.list({ from, to, limit: 1_000_000 }),
     log: createLogger('metrics'),
+    media: () => engine.stats(),
   });
 
   const envOps = loadOpsConfig(process.env);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Acd } from '../acd/acd.js';
 import { AGENT_STATES } from '../acd/agent-state.js';
 import type { CdrRow } from '../calls/cdr.js';
+import type { EngineStats } from '../media/engine/api.js';
 import type { Database } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import { createLogger, listenerErrorCounts, maskPhone } from '../util/log.js';
@@ -39,6 +40,8 @@ export interface MetricsServiceDeps {
   /** Time zone of day boundaries, minutes east of UTC (Beijing 480). */
   tzOffsetMin?: number;
   log?: Logger;
+  /** The media engine's counters, for the media clock's health on /metrics. */
+  media?: () => Promise<EngineStats>;
 }
 
 export interface Summary extends CallKpis {
@@ -78,9 +81,11 @@ export class MetricsService {
   private readonly log: Logger;
   private readonly logDb: Database;
   private closed = false;
+  private readonly media: (() => Promise<EngineStats>) | null;
 
   constructor(d: MetricsServiceDeps) {
     this.log = d.log ?? createLogger('metrics');
+    this.media = d.media ?? null;
     this.acd = d.acd;
     this.caseDb = d.caseDb;
     this.clock = d.clock;
@@ -398,8 +403,19 @@ ${hs.interviewList.length ? `<p>投诉量达到 ${hs.threshold} 件、建议行�
     };
   }
 
+  /** prometheus() with the media engine's counters, asked for now (the engine may answer from its worker). */
+  async prometheusWithMedia(): Promise<string> {
+    let media: EngineStats | null = null;
+    try {
+      media = (await this.media?.()) ?? null;
+    } catch (err) {
+      this.log.warn({ err }, 'media stats unavailable for /metrics');
+    }
+    return this.prometheus(media);
+  }
+
   /** Prometheus text: call counters by queue, live gauges, process health and the error counters. */
-  prometheus(): string {
+  prometheus(media: EngineStats | null = null): string {
     const queues = new Set([...this.acd.queueIds(), ...this.recorder.counters.keys()]);
     const counter = (k: 'offered' | 'answered' | 'abandoned') =>
       [...queues].sort().map((q) => ({ labels: { queue: q }, value: this.recorder.counters.get(q)?.[k] ?? 0 }));
@@ -494,6 +510,7 @@ ${hs.interviewList.length ? `<p>投诉量达到 ${hs.threshold} 件、建议行�
           { labels: { quantile: '1' }, value: this.loopDelay.max / 1e9 },
         ],
       },
+      ...mediaFamilies(media),
     ];
     this.loopDelay.reset();
     return promText(families);
@@ -510,6 +527,72 @@ ${hs.interviewList.length ? `<p>投诉量达到 ${hs.threshold} 件、建议行�
     this.recorder.close();
     this.store.close();
   }
+}
+
+/**
+ * The media clock's health: how late its ticks fire and how long their sends take are the server's own RTP pacing
+ * error (a packet leaves up to late + work after its due time), so an operator can see pacing degrade before
+ * callers hear it.
+ */
+function mediaFamilies(m: EngineStats | null): PromFamily[] {
+  if (!m) return [];
+  const q = (p50: number, p99: number, max: number) => [
+    { labels: { quantile: '0.5' }, value: p50 / 1000 },
+    { labels: { quantile: '0.99' }, value: p99 / 1000 },
+    { labels: { quantile: '1' }, value: max / 1000 },
+  ];
+  return [
+    {
+      name: 'cc_media_tick_late_seconds',
+      help: 'How late the media clock ticks fired (recent window).',
+      type: 'gauge',
+      samples: q(m.clock.lateP50Ms, m.clock.lateP99Ms, m.clock.lateMaxMs),
+    },
+    {
+      name: 'cc_media_tick_work_seconds',
+      help: 'How long one media tick took to send its packets (recent window).',
+      type: 'gauge',
+      samples: q(m.clock.workP50Ms, m.clock.workP99Ms, m.clock.workMaxMs),
+    },
+    {
+      name: 'cc_media_ticks_total',
+      help: 'Media clock ticks: run, overrun (work longer than a tick), skipped (a stalled thread catching up).',
+      type: 'counter',
+      samples: [
+        { labels: { kind: 'run' }, value: m.clock.ticks },
+        { labels: { kind: 'overrun' }, value: m.clock.overruns },
+        { labels: { kind: 'skipped' }, value: m.clock.skipped },
+      ],
+    },
+    {
+      name: 'cc_media_packets_total',
+      help: 'RTP packets received, sent, and dropped (unknown source or malformed).',
+      type: 'counter',
+      samples: [
+        { labels: { dir: 'rx' }, value: m.packets.rx },
+        { labels: { dir: 'tx' }, value: m.packets.tx },
+        { labels: { dir: 'dropped' }, value: m.packets.dropped },
+      ],
+    },
+    {
+      name: 'cc_media_resources',
+      help: 'Live media resources.',
+      type: 'gauge',
+      samples: [
+        { labels: { kind: 'endpoint' }, value: m.endpoints },
+        { labels: { kind: 'bridge' }, value: m.bridges },
+        { labels: { kind: 'conference' }, value: m.conferences },
+        { labels: { kind: 'recording' }, value: m.recordings },
+        { labels: { kind: 'rtp_port' }, value: m.ports.inUse },
+      ],
+    },
+    {
+      name: 'cc_media_recorder_errors_total',
+      help: 'Recording writes that failed (the call went on).',
+      type: 'counter',
+      samples: [{ value: m.recorderErrors }],
+    },
+  ];
 }
 
 function escapeHtml(s: string): string {

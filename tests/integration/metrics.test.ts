@@ -168,6 +168,12 @@ describe('metrics with real callers', () => {
       'cc_agents{state="ready"} 1',
     ])
       expect(prom.body.split('\n')).toContain(line);
+    // The media clock's health comes from the engine itself (its worker): the calls above sent RTP through it.
+    const sample = (name: string) => Number(prom.body.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+    expect(sample('cc_media_packets_total\\{dir="tx"\\}')).toBeGreaterThan(100);
+    expect(sample('cc_media_ticks_total\\{kind="run"\\}')).toBeGreaterThan(100);
+    expect(sample('cc_media_tick_late_seconds\\{quantile="0.99"\\}')).toBeGreaterThanOrEqual(0);
+    expect(sample('cc_media_tick_work_seconds\\{quantile="0.5"\\}')).toBeGreaterThanOrEqual(0);
     const ql = await api<string>('GET', `/api/reports/queue_log?${period}`, lead);
     expect(
       ql.body

@@ -227,6 +227,6 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (ap
         .header('www-authenticate', 'Bearer realm="metrics"')
         .send({ error: 'unauthorized', message: '需要 METRICS_TOKEN 或管理员令牌' });
     }
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(m.prometheus());
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await m.prometheusWithMedia());
   });
 };

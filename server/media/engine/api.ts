@@ -201,6 +201,13 @@ export interface EngineStats {
     lateP50Ms: number;
     lateP99Ms: number;
     lateMaxMs: number;
+    /**
+     * How long one tick's sends took, ms (p50/p99/max over the same window). The last packet of a tick leaves this
+     * much after the first, so its spread is pacing error too.
+     */
+    workP50Ms: number;
+    workP99Ms: number;
+    workMaxMs: number;
     /** Ticks whose work did not finish before the next one was due. */
     overruns: number;
     /** Ticks dropped because they arrived more than two tick periods late (a stalled thread catching up). */
