@@ -39,7 +39,7 @@ ip link set lo up
 DATA=$(mktemp -d /tmp/hotline-bench-data-XXXX)
 FLOW=12315
 [ "$MODE" = ivr ] && FLOW=bench-loop
-MEETME_ROOM_SIZE=3 DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn IVR_FLOW=$FLOW \
+METRICS_TOKEN=bench-metrics-token-0123456789 MEETME_ROOM_SIZE=3 DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn IVR_FLOW=$FLOW \
   SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
   ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} node dist/server/main.js > "$DATA/server.log" 2>&1 &
 PID=$!
@@ -64,6 +64,10 @@ wire_capture() {
   timeout "${WIRE_SECONDS:-8}" tcpdump -i lo -n -q -B 65536 -s 64 --time-stamp-precision=nano \
     -w "$DATA/wire-$n.pcap" 'udp and src portrange 20000-29999' 2>"$DATA/wire-$n.log" || true
   node scripts/bench/wire-pacing.mjs "$DATA/wire-$n.pcap" --label "$MODE-$n" || true
+  # The server's own view of the same window: media clock tick lateness and tick work time (ms).
+  curl -sf -H 'authorization: Bearer bench-metrics-token-0123456789' http://127.0.0.1:28080/metrics |
+    awk '/^cc_media_tick_(late|work)_seconds/ { sub(/cc_media_tick_/, ""); sub(/_seconds/, ""); printf "%s=%.2fms ", $1, $2 * 1000 }
+         /^cc_media_ticks_total/ { printf "%s=%s ", $1, $2 } END { print "" }' | sed 's/^/server clock: /' || true
   grep -h "dropped by kernel" "$DATA/wire-$n.log" || true
   rm -f "$DATA/wire-$n.pcap"
 }
