@@ -580,16 +580,39 @@ export class CaseRepository {
     const from = fts.length
       ? 'cases_fts f JOIN cases c ON c.id = f.rowid'
       : filter.deadline
-        ? 'cases c INDEXED BY cases_due'
+        ? 'cases c INDEXED BY cases_due_filter'
         : 'cases c';
     const ftsWhere = fts.length ? ['f.cases_fts MATCH ?'] : [];
     const ftsArgs = fts.length ? [fts.join(' AND ')] : [];
     const allWhere = [...ftsWhere, ...where];
     const w = allWhere.length ? `WHERE ${allWhere.join(' AND ')}` : '';
     const allArgs = [...ftsArgs, ...args];
-    const { n } = this.prep(`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${w} LIMIT ${COUNT_CAP + 1})`).get(
-      ...allArgs,
-    ) as { n: number };
+    const offset = (pg - 1) * size;
+    let n: number | undefined;
+    if (partial && !fts.length && !filter.deadline) {
+      // The short-text scan reads up to SHORT_TEXT_SCAN rows whatever it finds; one newest-first pass
+      // yields both the capped count and the page (the ids), instead of a count scan and a page scan.
+      const ids = (
+        this.prep(`SELECT c.id FROM cases c ${w} ORDER BY c.id DESC LIMIT ${COUNT_CAP + 1}`).all(...allArgs) as {
+          id: number;
+        }[]
+      ).map((r) => r.id);
+      if (offset + size <= ids.length || ids.length <= COUNT_CAP) {
+        const pageIds = ids.slice(offset, offset + size);
+        const rows = pageIds.length
+          ? (this.prep(`${SELECT} WHERE c.id IN (${pageIds.map(() => '?').join(',')}) ORDER BY c.id DESC`).all(
+              ...pageIds,
+            ) as Row[])
+          : [];
+        return this.page(rows, today, pg, size, ids.length, partial);
+      }
+      n = ids.length;
+    }
+    n ??= (
+      this.prep(`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${w} LIMIT ${COUNT_CAP + 1})`).get(...allArgs) as {
+        n: number;
+      }
+    ).n;
     let sql: string;
     if (fts.length) {
       sql = `SELECT c.*, u.name AS unit_name FROM ${from} LEFT JOIN org_units u ON u.id = c.unit_id ${w} ORDER BY f.rowid DESC`;
@@ -600,10 +623,14 @@ export class CaseRepository {
     } else {
       sql = `${SELECT} ${w} ORDER BY c.id DESC`;
     }
-    const rows = this.prep(`${sql} LIMIT ? OFFSET ?`).all(...allArgs, size, (pg - 1) * size) as Row[];
+    const rows = this.prep(`${sql} LIMIT ? OFFSET ?`).all(...allArgs, size, offset) as Row[];
+    return this.page(rows, today, pg, size, n, partial);
+  }
+
+  private page(rows: Row[], today: string, page: number, size: number, n: number, partial: boolean): Page<CaseSummary> {
     return {
       items: rows.map((r) => this.toSummary(r, today)),
-      page: pg,
+      page,
       pageSize: size,
       total: Math.min(n, COUNT_CAP),
       totalCapped: n > COUNT_CAP,

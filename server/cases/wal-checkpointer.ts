@@ -213,7 +213,9 @@ export class WalCheckpointer {
       // Frames found ∝ interval at a steady write rate; damped (at most ×2 or ÷2 per step).
       if (m.log > 0) {
         const f = Math.min(2, Math.max(0.5, this.targetFrames / m.log));
-        this.intervalMs = Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, this.intervalMs * f));
+        // Whole milliseconds: clocks tick in ms (a FakeClock advanced by a fractional interval never
+        // reached it, so the next poke found the interval not yet over).
+        this.intervalMs = Math.round(Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, this.intervalMs * f)));
       }
     } else {
       this.stats.errors++;

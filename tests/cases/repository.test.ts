@@ -417,6 +417,55 @@ describe('scopes and list filters', () => {
     expect(fts.partial).toBe(false);
   });
 
+  it('short free text: one scan gives the capped count and any page, deep pages included', () => {
+    const { db } = repo as unknown as { db: { transaction<T>(fn: () => T): T } };
+    db.transaction(() => {
+      for (let i = 0; i < 1100; i++) {
+        repo.create(completeComplaint({ description: i % 3 ? '手机屏幕碎了' : '空调漏水' }), agent);
+      }
+    });
+    const all = { kind: 'all' as const };
+    const rare = repo.list({ q: '漏水' }, all, 2, 10); // ids 1, 4, …, 1099: 367 hits
+    expect(rare).toMatchObject({ total: 367, totalCapped: false, partial: true, page: 2 });
+    expect(rare.items.map((c) => c.id)).toEqual(Array.from({ length: 10 }, (_, i) => 1099 - 3 * (10 + i)));
+    expect(repo.list({ q: '漏水' }, all, 37, 10).items.map((c) => c.id)).toEqual([19, 16, 13, 10, 7, 4, 1]);
+    expect(repo.list({ q: '漏水' }, all, 38, 10).items).toEqual([]);
+    const wide = repo.list({ q: '手机' }, all, 1, 5); // 733 hits
+    expect(wide).toMatchObject({ total: 733, totalCapped: false });
+    expect(wide.items.map((c) => c.id)).toEqual([1100, 1098, 1097, 1095, 1094]);
+    const both = repo.list({ q: '冰箱' }, all, 1, 5); // respondent 某某电器 does not match; nothing does
+    expect(both.total).toBe(0);
+    const any = repo.list({ q: '有限' }, all, 51, 20); // every case (respondent name): past the 1001 scanned ids
+    expect(any).toMatchObject({ total: 1000, totalCapped: true });
+    expect(any.items.map((c) => c.id)).toEqual(Array.from({ length: 20 }, (_, i) => 1100 - 1000 - i));
+    expect(repo.list({ q: '有限', status: [CaseStatus.Accepted] }, all).total).toBe(0);
+  });
+
+  it('answers combined filter counts from the filter indexes alone (no table rows read)', () => {
+    const { db } = repo as unknown as { db: { sqlite: { prepare(sql: string): { all(): { detail: string }[] } } } };
+    const plan = (where: string) =>
+      db.sqlite
+        .prepare(`EXPLAIN QUERY PLAN SELECT count(*) FROM (SELECT 1 FROM cases c ${where} LIMIT 1001)`)
+        .all()
+        .map((r) => r.detail)
+        .join('; ');
+    expect(
+      plan(
+        `WHERE c.status IN ('mediating', 'dispatched') AND c.area >= '440000' AND c.area < '450000' AND c.category >= 'G' AND c.category < 'H'`,
+      ),
+    ).toMatch(/COVERING INDEX cases_area_filter/);
+    expect(
+      plan(
+        `INDEXED BY cases_due_filter WHERE c.due_date < '2026-03-02' AND c.status NOT IN ('draft', 'discarded') AND (c.agent_id = 42 OR c.queue IN ('q3'))`,
+      ),
+    ).toMatch(/COVERING INDEX cases_due_filter/);
+    expect(
+      plan(
+        `WHERE c.respondent_name >= '深圳' AND c.respondent_name < '深圳\uffff' AND c.status NOT IN ('draft', 'discarded') AND (c.agent_id = 42 OR c.queue IN ('q3'))`,
+      ),
+    ).toMatch(/COVERING INDEX cases_respondent/);
+  });
+
   it('orders deadline lists by due date, most urgent first', () => {
     const late = repo.create(completeComplaint(), agent); // accept due 2026-03-11
     clock.set('2026-03-05T02:00:00Z');
