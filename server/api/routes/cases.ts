@@ -199,9 +199,18 @@ const pageSchema = {
     items: { type: 'array', items: summarySchema },
     page: { type: 'integer' },
     pageSize: { type: 'integer' },
-    total: { type: 'integer' },
-    totalCapped: { type: 'boolean' },
-    partial: { type: 'boolean' },
+    total: {
+      type: 'integer',
+      description: 'Matches counted up to 1000; when totalCapped is true the UI shows "1000+" (共 1000+ 条).',
+    },
+    totalCapped: {
+      type: 'boolean',
+      description: 'More than 1000 cases match: total is the cap, not the exact number.',
+    },
+    partial: {
+      type: 'boolean',
+      description: 'Free text of 1–2 characters was matched only in the newest 100,000 cases.',
+    },
   },
 } as const;
 
