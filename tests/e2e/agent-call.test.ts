@@ -8,15 +8,24 @@
  * the desktop's remote audio must be 600 Hz) → the caller hangs up → wrap-up with a countdown → the agent
  * finishes wrap-up → ready again, as GET /api/agents/me says.
  */
-import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toneShare } from '../helpers/audio.js';
-import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
-import { launchChromium, type TestBrowser } from '../helpers/browser.js';
+import { makeToneWav, type Baresip } from '../helpers/baresip.js';
+import type { TestBrowser } from '../helpers/browser.js';
 import { makeTempDir, removeTempDir, sleep } from '../helpers/tmp.js';
-import { ensureDesktopBuild, routeDesktop, startDesktopServer, type DesktopServer } from './desktop-server.js';
+import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
+import {
+  AGENT01,
+  apiToken,
+  captureConsole,
+  desktopBrowser,
+  dialConsumer,
+  signInAgent,
+  testFlowEnv,
+  udpSipPort,
+} from './steps.js';
 
 /** Runs in the page (a string, so this Node-typed file needs no DOM types): FFT peak of the call audio. */
 const DOMINANT_HZ_OF_REMOTE_AUDIO = `(async () => {
@@ -41,6 +50,7 @@ describe('a consumer call answered on the agent desktop', () => {
   let page: Page;
   let caller: Baresip | null = null;
   let dir: string;
+  let flows: string | undefined;
   let token: string;
 
   const me = async () => {
@@ -53,43 +63,14 @@ describe('a consumer call answered on the agent desktop', () => {
     await ensureDesktopBuild();
     // The real 12315 flow checks business hours (Asia/Shanghai); a test at night would reach the
     // after-hours branch. This flow only plays the welcome, offers 1 = 投诉 and queues the caller.
-    const flows = path.join(dir, 'ivr-flows');
-    cpSync(path.resolve('ivr-flows'), flows, { recursive: true });
-    writeFileSync(
-      path.join(flows, '12315.yaml'),
-      [
-        "id: '12315'",
-        'language: zh',
-        'description: e2e — 欢迎语，按 1 投诉排队',
-        'start: menu',
-        'nodes:',
-        '  menu:',
-        '    type: menu',
-        '    prompts: [welcome]',
-        "    options: { '1': complaint_queue }",
-        '    timeoutMs: 8000',
-        '    fallback: complaint_queue',
-        '  complaint_queue:',
-        '    type: enqueue',
-        '    queue: complaint',
-        '    onFail: bye',
-        '  bye:',
-        '    type: hangup',
-        '',
-      ].join('\n'),
-    );
-    srv = await startDesktopServer({ IVR_FLOWS_DIR: flows });
+    const flow = testFlowEnv('e2e-menu-queue');
+    flows = flow.dir;
+    srv = await startDesktopServer(flow.env);
     expect(srv.composedByServer, 'server.ts must compose the ACD and call integration').toBe(true);
-    tb = await launchChromium({ fakeAudioWav: makeToneWav(path.join(dir, 'agent-1000.wav'), 1000, 60) });
-    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
+    tb = await desktopBrowser(srv, { fakeAudioWav: makeToneWav(path.join(dir, 'agent-1000.wav'), 1000, 60) });
     page = await tb.context.newPage();
-    page.on('console', (m) => tb.consoleLines.push(`[${m.type()}] ${m.text()}`));
-    const r = await fetch(`${srv.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'agent01', password: 'agent12315' }),
-    });
-    token = ((await r.json()) as { token: string }).token;
+    captureConsole(page, tb);
+    token = await apiToken(srv.url, 'agent01', 'agent12315');
   }, 90_000);
 
   afterAll(async () => {
@@ -97,31 +78,13 @@ describe('a consumer call answered on the agent desktop', () => {
     await tb?.close();
     await srv?.close();
     removeTempDir(dir);
+    if (flows) removeTempDir(flows);
   });
 
   it('rings, is answered by click, carries audio both ways, wraps up and returns to ready', async () => {
-    await page.goto(`${srv.url}/?rawAudio=1`);
-    await page.getByLabel('用户名').fill('agent01');
-    await page.getByLabel('密码', { exact: true }).fill('agent12315');
-    await page.getByTestId('login-submit').click();
-    await page.locator('[data-testid="socket-status"].socket-connected').waitFor();
-    await page.getByLabel('座席分机').fill('8001');
-    await page.getByLabel('分机 SIP 密码').fill('demo8001');
-    await page.getByTestId('seat-submit').click();
-    await page.locator('[data-testid="phone-status"].reg-registered').waitFor({ timeout: 15_000 });
-    await page.getByTestId('go-ready').click();
-    await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    await signInAgent(page, srv.url, { ...AGENT01, at: '/?rawAudio=1' });
 
-    caller = await startBaresip({
-      name: 'consumer',
-      account: { user: '13812345678', transport: 'udp', answermode: 'auto' },
-      audioSourceWav: makeToneWav(path.join(dir, 'caller-600.wav'), 600, 60),
-    });
-    const sipPort = srv.server.listening().sip.find((s) => s.transport === 'UDP')!.port;
-    await caller.dial(`sip:12315@127.0.0.1:${sipPort}`);
-    await caller.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
-    await sleep(1500);
-    await caller.sendDtmf('1');
+    caller = await dialConsumer(udpSipPort(srv), { tone: { dir, hz: 600 }, press: '1' });
 
     await page.getByTestId('incoming').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('incoming-caller').textContent()).toBe('138****5678');
