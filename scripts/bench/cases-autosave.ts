@@ -87,6 +87,25 @@ function breakdown(traces: Trace[], gcs: { start: number; end: number; kind: num
   out.push(`      dominant phase of each slow save: ${[...dom].map(([n, c]) => `${n} ${c}`).join(', ')}`);
   const withGc = slow.filter((t) => gcs.some((g) => g.end > t.received && g.start < t.acked!));
   const gcMs = gcs.reduce((n, g) => n + g.end - g.start, 0);
+  // perf_hooks gc kinds: 1 minor (scavenge), 2 major (mark-compact), 4 incremental marking, 8 weak callbacks.
+  const byKind = new Map<number, { n: number; ms: number; max: number }>();
+  for (const g of gcs) {
+    const k = byKind.get(g.kind) ?? { n: 0, ms: 0, max: 0 };
+    k.n++;
+    k.ms += g.end - g.start;
+    k.max = Math.max(k.max, g.end - g.start);
+    byKind.set(g.kind, k);
+  }
+  out.push(
+    `      GC by kind: ${[...byKind]
+      .map(
+        ([kind, k]) =>
+          `${({ 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak' } as Record<number, string>)[kind] ?? kind} ${k.n}× ${k.ms.toFixed(0)} ms (max ${k.max.toFixed(1)})`,
+      )
+      .join(
+        ', ',
+      )}; slow saves overlapping a major: ${slow.filter((t) => gcs.some((g) => g.kind === 2 && g.end > t.received && g.start < t.acked!)).length}`,
+  );
   out.push(
     `      GC: ${gcs.length} pauses, ${gcMs.toFixed(0)} ms in all, max ${Math.max(0, ...gcs.map((g) => g.end - g.start)).toFixed(1)} ms; slow saves overlapping one: ${withGc.length}/${slow.length}`,
   );

@@ -354,6 +354,17 @@ export class CaseRepository {
   private readonly ivrTypeMap: Record<string, CaseType>;
   private readonly historyDays: number;
   private readonly auditMergeMs: number;
+  /**
+   * The open (mergeable) update audit row of recently edited cases, parsed. An autosave merges into
+   * it; re-reading and re-parsing its JSON (the description before and after, up to 2 × 4,000
+   * characters) on every save was most of a save's garbage. Valid only while it is still the case's
+   * last audit row (rowId) in the state this process wrote (version): a rolled-back batch or any other
+   * audit row makes it miss, and the row is read again.
+   */
+  private readonly auditCache = new Map<
+    number,
+    { rowId: number; version: number; at: string; actorId: number | null; changes: Record<string, [unknown, unknown]> }
+  >();
   private readonly commits: GroupCommit;
   private readonly stmt: {
     byId: BetterSqlite3.Statement<[number], Row>;
@@ -1221,19 +1232,37 @@ export class CaseRepository {
     actorId: number | null,
     changes: Record<string, [unknown, unknown]>,
   ): void {
-    const last = this.prep(
-      'SELECT id, version, at, actor_id, action, changes FROM case_audit WHERE case_id = ? ORDER BY id DESC LIMIT 1',
-    ).get(id) as
-      { id: number; version: number; at: string; actor_id: number | null; action: string; changes: string } | undefined;
+    const lastId = (
+      this.prep('SELECT max(id) AS id FROM case_audit WHERE case_id = ?').get(id) as { id: number | null }
+    ).id;
+    let last = this.auditCache.get(id);
+    if (!last || last.rowId !== lastId || last.version !== version) {
+      const row = this.prep('SELECT id, version, at, actor_id, action, changes FROM case_audit WHERE id = ?').get(
+        lastId,
+      ) as
+        | { id: number; version: number; at: string; actor_id: number | null; action: string; changes: string }
+        | undefined;
+      last =
+        row && row.action === 'update'
+          ? {
+              rowId: row.id,
+              version: row.version,
+              at: row.at,
+              actorId: row.actor_id,
+              changes: JSON.parse(row.changes) as Record<string, [unknown, unknown]>,
+            }
+          : undefined;
+    }
+    this.auditCache.delete(id); // re-inserted below: Map order is then least recently saved first
     if (
       last &&
       this.auditMergeMs > 0 &&
-      last.action === 'update' &&
-      last.actor_id === actorId &&
+      last.actorId === actorId &&
       last.version === version &&
       Date.parse(at) - Date.parse(last.at) <= this.auditMergeMs
     ) {
-      const merged = JSON.parse(last.changes) as Record<string, [unknown, unknown]>;
+      // A new object: the cached one stays as it was should this batch roll back (then version misses).
+      const merged = { ...last.changes };
       for (const [k, [before, after]] of Object.entries(changes)) {
         merged[k] = [k in merged ? merged[k]![0] : before, after];
         if (merged[k]![0] === merged[k]![1]) delete merged[k];
@@ -1242,11 +1271,19 @@ export class CaseRepository {
       this.prep('UPDATE case_audit SET version = ?, changes = ? WHERE id = ?').run(
         version + 1,
         JSON.stringify(merged),
-        last.id,
+        last.rowId,
       );
+      this.cacheAudit(id, { ...last, version: version + 1, changes: merged });
       return;
     }
-    this.stmt.audit.run(id, version + 1, at, actorId, 'update', JSON.stringify(changes));
+    const res = this.stmt.audit.run(id, version + 1, at, actorId, 'update', JSON.stringify(changes));
+    this.cacheAudit(id, { rowId: Number(res.lastInsertRowid), version: version + 1, at, actorId, changes });
+  }
+
+  private cacheAudit(id: number, entry: typeof this.auditCache extends Map<number, infer E> ? E : never): void {
+    this.auditCache.set(id, entry);
+    // Enough for every case being typed into at once; the least recently saved go first.
+    if (this.auditCache.size > 1000) this.auditCache.delete(this.auditCache.keys().next().value!);
   }
 
   private isDraftOfCall(caseId: number, callId: string): boolean {

@@ -83,6 +83,35 @@ describe('audit merging for autosave', () => {
   });
 });
 
+describe('audit merging keeps to the stored trail (the merge entry is cached between saves)', () => {
+  it('a note between saves starts a new entry; a rolled-back save leaves the stored entry as it was', () => {
+    const c = repo.create({ type: 'complaint', draft: true }, agent);
+    let v = repo.update(c.id, c.version, { description: '冰' }, agent).version;
+    v = repo.update(c.id, v, { description: '冰箱' }, agent).version;
+    repo.addNote(c.id, '来电人情绪激动', agent);
+    v = repo.update(c.id, v, { description: '冰箱漏水' }, agent).version;
+    expect(repo.audit(c.id).map((a) => [a.action, a.changes.description])).toEqual([
+      ['create', undefined],
+      ['update', ['', '冰箱']],
+      ['note', undefined],
+      ['update', ['冰箱', '冰箱漏水']],
+    ]);
+    // A save whose transaction rolls back (here: the caller throws after it) is not in the trail,
+    // and the next save merges into what is stored, not into what the rolled-back one wrote.
+    expect(() =>
+      db.transaction(() => {
+        repo.update(c.id, v, { amount: 100 }, agent);
+        throw new Error('rollback');
+      }),
+    ).toThrow('rollback');
+    v = repo.update(c.id, v, { description: '冰箱漏水严重' }, agent).version;
+    const last = repo.audit(c.id).at(-1)!;
+    expect(last).toMatchObject({ action: 'update', version: v });
+    expect(last.changes).toEqual({ description: ['冰箱', '冰箱漏水严重'] });
+    expect(repo.audit(c.id)).toHaveLength(4);
+  });
+});
+
 describe('full-text index consistency', () => {
   it('drafts are not indexed; registration indexes; edits reindex; integrity check passes', () => {
     const d = repo.create({ ...completeComplaint({ description: '独角兽牌冰箱漏水' }), draft: true }, agent);
