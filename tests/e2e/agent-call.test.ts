@@ -14,17 +14,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toneShare } from '../helpers/audio.js';
 import { makeToneWav, type Baresip } from '../helpers/baresip.js';
 import type { TestBrowser } from '../helpers/browser.js';
-import { makeTempDir, removeTempDir, sleep } from '../helpers/tmp.js';
+import { makeTempDir, sleep } from '../helpers/tmp.js';
 import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
 import {
   AGENT01,
-  apiToken,
+  loginToken,
   captureConsole,
   desktopBrowser,
   dialConsumer,
   signInAgent,
   testFlowEnv,
   udpSipPort,
+  tearDown,
 } from './steps.js';
 
 /** Runs in the page (a string, so this Node-typed file needs no DOM types): FFT peak of the call audio. */
@@ -70,15 +71,11 @@ describe('a consumer call answered on the agent desktop', () => {
     tb = await desktopBrowser(srv, { fakeAudioWav: makeToneWav(path.join(dir, 'agent-1000.wav'), 1000, 60) });
     page = await tb.context.newPage();
     captureConsole(page, tb);
-    token = await apiToken(srv.url, 'agent01', 'agent12315');
+    token = await loginToken(srv.url, 'agent01', 'agent12315');
   }, 90_000);
 
   afterAll(async () => {
-    await caller?.stop();
-    await tb?.close();
-    await srv?.close();
-    removeTempDir(dir);
-    if (flows) removeTempDir(flows);
+    await tearDown({ tb, srv, peers: [caller], dirs: [dir, flows] });
   });
 
   it('rings, is answered by click, carries audio both ways, wraps up and returns to ready', async () => {

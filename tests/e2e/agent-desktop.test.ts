@@ -9,27 +9,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type TestBrowser } from '../helpers/browser.js';
-import { ensureDesktopBuild, routeDesktop, startDesktopServer, type DesktopServer } from './desktop-server.js';
-
-const SHOTS = path.resolve('.test-results/e2e');
-
-async function rest<T>(
-  url: string,
-  method: string,
-  token: string | null,
-  body?: unknown,
-): Promise<{ status: number; data: T }> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, data: (await res.json()) as T };
-}
+import type { TestBrowser } from '../helpers/browser.js';
+import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
+import { captureConsole, desktopBrowser, goReady, loginToken, rest, SHOTS, signInSeat, tearDown } from './steps.js';
 
 describe('agent desktop e2e', () => {
   let srv: DesktopServer;
@@ -48,24 +30,16 @@ describe('agent desktop e2e', () => {
   beforeAll(async () => {
     await ensureDesktopBuild();
     srv = await startDesktopServer();
-    tb = await launchChromium();
-    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
+    tb = await desktopBrowser(srv);
     page = await tb.context.newPage();
-    page.on('console', (m) => tb.consoleLines.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => tb.consoleLines.push(`[pageerror] ${e.message}`));
+    captureConsole(page, tb);
     // A second session of the same user, for checking what the server says.
-    const login = await rest<{ token: string }>(`${srv.url}/api/auth/login`, 'POST', null, {
-      username: 'agent01',
-      password: 'agent12315',
-    });
-    apiToken = login.data.token;
+    apiToken = await loginToken(srv.url, 'agent01', 'agent12315');
     mkdirSync(SHOTS, { recursive: true });
   }, 90_000);
 
   afterAll(async () => {
-    if (process.env.E2E_DEBUG) console.log(tb?.consoleLines.join('\n'));
-    await tb?.close();
-    await srv?.close();
+    await tearDown({ tb, srv });
   });
 
   it('is served at / and shows the Chinese login form', async () => {
@@ -86,15 +60,11 @@ describe('agent desktop e2e', () => {
     await page.getByLabel('密码', { exact: true }).fill('agent12315');
     await page.getByTestId('login-submit').click();
     await page.locator('[data-testid="socket-status"].socket-connected').waitFor({ timeout: 10_000 });
-    await page.getByLabel('座席分机').fill('8001');
-    await page.getByLabel('分机 SIP 密码').fill('demo8001');
-    await page.getByTestId('seat-submit').click();
-    await page.locator('[data-testid="phone-status"].reg-registered').waitFor({ timeout: 15_000 });
+    await signInSeat(page, '8001', 'demo8001');
     expect((await me()).seat).toBe('8001');
     expect(srv.server.registrar.isRegistered('8001')).toBe(true);
 
-    await page.getByTestId('go-ready').click();
-    await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    await goReady(page);
     expect(await me()).toMatchObject({ state: 'ready', seat: '8001' });
     await page.screenshot({ path: path.join(SHOTS, 'agent-desktop-ready.png'), fullPage: true });
   });
@@ -113,11 +83,8 @@ describe('agent desktop e2e', () => {
   });
 
   it('a pushed state change (a lead forcing not ready) reaches the desktop', async () => {
-    const lead = await rest<{ token: string }>(`${srv.url}/api/auth/login`, 'POST', null, {
-      username: 'lead01',
-      password: 'lead12315',
-    });
-    const r = await rest(`${srv.url}/api/agents/agent01/state`, 'PUT', lead.data.token, {
+    const lead = await loginToken(srv.url, 'lead01', 'lead12315');
+    const r = await rest(`${srv.url}/api/agents/agent01/state`, 'PUT', lead, {
       state: 'not_ready',
       reason: '培训',
     });
@@ -132,8 +99,7 @@ describe('agent desktop e2e', () => {
     await page.locator('[data-testid="phone-status"].reg-registered').waitFor({ timeout: 15_000 });
     const timer = await page.getByTestId('state-timer').textContent();
     expect(timer).toMatch(/^\d\d:\d\d$/);
-    await page.getByTestId('go-ready').click();
-    await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    await goReady(page);
     expect((await me()).state).toBe('ready');
   });
 
@@ -143,10 +109,7 @@ describe('agent desktop e2e', () => {
       const s = (globalThis as unknown as W).__desktop.store.getState();
       return { resyncs: s.resyncs, registrations: s.registrations };
     });
-    const lead = await rest<{ token: string }>(`${srv.url}/api/auth/login`, 'POST', null, {
-      username: 'lead01',
-      password: 'lead12315',
-    });
+    const lead = await loginToken(srv.url, 'lead01', 'lead12315');
     // Network loss, as the browser sees it: every established connection to the server is reset (the
     // test runs in its own network namespace, so `ss -K` touches nothing else). Chromium's offline
     // emulation would not do: it leaves open WebSockets alone.
@@ -156,7 +119,7 @@ describe('agent desktop e2e', () => {
     // (Our own pooled keep-alive connections were reset too: retry until a fresh one is used.)
     let forced: { status: number } | null = null;
     for (let i = 0; i < 10 && forced === null; i++) {
-      forced = await rest(`${srv.url}/api/agents/agent01/state`, 'PUT', lead.data.token, {
+      forced = await rest(`${srv.url}/api/agents/agent01/state`, 'PUT', lead, {
         state: 'not_ready',
         reason: '会议',
       }).catch(() => null);
@@ -177,8 +140,7 @@ describe('agent desktop e2e', () => {
       .toMatchObject({ resyncs: before.resyncs + 1 });
     await page.locator('[data-testid="phone-status"].reg-registered').waitFor({ timeout: 20_000 });
     expect(srv.server.registrar.isRegistered('8001')).toBe(true);
-    await page.getByTestId('go-ready').click();
-    await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    await goReady(page);
   });
 
   it('switches to English and back', async () => {

@@ -6,39 +6,19 @@
  * restart on the same data directory → the case is intact, over REST and in the reloaded form.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSilenceWav, makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
+import { makeSilenceWav, type Baresip } from '../helpers/baresip.js';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { freeSipPort, freeTcpPort } from '../helpers/ports.js';
-import { makeTempDir, removeTempDir, sleep, trackChild, waitUntil } from '../helpers/tmp.js';
+import { makeTempDir, removeTempDir, trackChild, waitUntil } from '../helpers/tmp.js';
 import { ensureDesktopBuild } from './desktop-server.js';
-
-const FLOW = [
-  "id: '12315'",
-  'language: zh',
-  'description: e2e — 欢迎语，按 1 投诉排队',
-  'start: menu',
-  'nodes:',
-  '  menu:',
-  '    type: menu',
-  '    prompts: [welcome]',
-  "    options: { '1': complaint_queue }",
-  '    timeoutMs: 8000',
-  '    fallback: complaint_queue',
-  '  complaint_queue:',
-  '    type: enqueue',
-  '    queue: complaint',
-  '    onFail: bye',
-  '  bye:',
-  '    type: hangup',
-  '',
-].join('\n');
+import { captureConsole, dialConsumer, rest, signInAgent, testFlowEnv } from './steps.js';
 
 describe('case form: pre-filled at answer, survives reload and a server kill -9', () => {
   let dir: string;
+  let flows: string | undefined;
   let env: Record<string, string>;
   let child: ChildProcess | null = null;
   let url: string;
@@ -78,13 +58,12 @@ describe('case form: pre-filled at answer, survives reload and a server kill -9'
   };
 
   const login = async (): Promise<string> => {
-    const r = await fetch(`${url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'lead01', password: 'lead12315' }),
+    const r = await rest<{ token: string }>(`${url}/api/auth/login`, 'POST', null, {
+      username: 'lead01',
+      password: 'lead12315',
     });
     expect(r.status).toBe(200);
-    return ((await r.json()) as { token: string }).token;
+    return r.data.token;
   };
 
   const field = (name: string) => page.locator(`[data-testid="case-form"] [data-field="${name}"]`);
@@ -101,9 +80,8 @@ describe('case form: pre-filled at answer, survives reload and a server kill -9'
   beforeAll(async () => {
     dir = makeTempDir('case-e2e');
     await ensureDesktopBuild();
-    const flows = path.join(dir, 'ivr-flows');
-    cpSync(path.resolve('ivr-flows'), flows, { recursive: true });
-    writeFileSync(path.join(flows, '12315.yaml'), FLOW);
+    const flow = testFlowEnv('e2e-menu-queue');
+    flows = flow.dir;
     sipPort = await freeSipPort();
     const httpPort = await freeTcpPort();
     url = `http://127.0.0.1:${httpPort}`;
@@ -112,7 +90,7 @@ describe('case form: pre-filled at answer, survives reload and a server kill -9'
       SIP_HOST: '127.0.0.1',
       SIP_PORT: String(sipPort),
       HTTP_PORT: String(httpPort),
-      IVR_FLOWS_DIR: flows,
+      ...flow.env,
       SIP_RATE_PER_SECOND: '5000',
       SIP_RATE_BURST: '10000',
       LOG_LEVEL: 'warn',
@@ -120,7 +98,7 @@ describe('case form: pre-filled at answer, survives reload and a server kill -9'
     await startServer();
     tb = await launchChromium({ fakeAudioWav: makeSilenceWav(path.join(dir, 'agent-silence.wav'), 60) });
     page = await tb.context.newPage();
-    page.on('console', (m) => tb.consoleLines.push(`[${m.type()}] ${m.text()}`));
+    captureConsole(page, tb);
   }, 300_000);
 
   afterAll(async () => {
@@ -128,30 +106,13 @@ describe('case form: pre-filled at answer, survives reload and a server kill -9'
     await tb?.close();
     child?.kill('SIGKILL');
     removeTempDir(dir);
+    if (flows) removeTempDir(flows);
   });
 
   it('answers a call into a pre-filled form; typing survives a reload and a kill -9 restart', async () => {
-    await page.goto(`${url}/`);
-    await page.getByLabel('用户名').fill('agent01');
-    await page.getByLabel('密码', { exact: true }).fill('agent12315');
-    await page.getByTestId('login-submit').click();
-    await page.locator('[data-testid="socket-status"].socket-connected').waitFor();
-    await page.getByLabel('座席分机').fill('8001');
-    await page.getByLabel('分机 SIP 密码').fill('demo8001');
-    await page.getByTestId('seat-submit').click();
-    await page.locator('[data-testid="phone-status"].reg-registered').waitFor({ timeout: 15_000 });
-    await page.getByTestId('go-ready').click();
-    await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    await signInAgent(page, url);
 
-    caller = await startBaresip({
-      name: 'consumer',
-      account: { user: '13812345678', transport: 'udp', answermode: 'auto' },
-      audioSourceWav: makeToneWav(path.join(dir, 'caller-600.wav'), 600, 60),
-    });
-    await caller.dial(`sip:12315@127.0.0.1:${sipPort}`);
-    await caller.waitEvent('CALL_ESTABLISHED', undefined, 10_000);
-    await sleep(1500);
-    await caller.sendDtmf('1');
+    caller = await dialConsumer(sipPort, { tone: { dir, hz: 600 }, press: '1' });
 
     await page.getByTestId('incoming').waitFor({ timeout: 30_000 });
     await page.getByTestId('answer').click();

@@ -8,10 +8,19 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBaresip, type Baresip } from '../helpers/baresip.js';
-import { launchChromium, type TestBrowser } from '../helpers/browser.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
-import { cpSync, writeFileSync } from 'node:fs';
-import { ensureDesktopBuild, routeDesktop, startDesktopServer, type DesktopServer } from './desktop-server.js';
+import type { TestBrowser } from '../helpers/browser.js';
+import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
+import {
+  AGENT01,
+  captureConsole,
+  desktopBrowser,
+  dialConsumer,
+  logIn,
+  signInAgent,
+  testFlowEnv,
+  udpSipPort,
+  tearDown,
+} from './steps.js';
 
 describe('lead monitors a live call; the agent sees the coaching banner', () => {
   let srv: DesktopServer;
@@ -22,59 +31,24 @@ describe('lead monitors a live call; the agent sees the coaching banner', () => 
   let caller: Baresip | null = null;
   let handset: Baresip | null = null;
 
-  const login = async (page: Page, user: string, password: string) => {
-    await page.goto(`${srv.url}/`);
-    await page.getByLabel('用户名').fill(user);
-    await page.getByLabel('密码', { exact: true }).fill(password);
-    await page.getByTestId('login-submit').click();
-    await page.locator('[data-testid="socket-status"].socket-connected').waitFor({ timeout: 10_000 });
-  };
-
   beforeAll(async () => {
-    dir = makeTempDir('lead-monitor');
     await ensureDesktopBuild();
-    const flows = path.join(dir, 'ivr-flows');
-    cpSync(path.resolve('ivr-flows'), flows, { recursive: true });
-    writeFileSync(
-      path.join(flows, '12315.yaml'),
-      [
-        "id: '12315'",
-        'language: zh',
-        'description: e2e — 直接进入投诉队列',
-        'start: complaint_queue',
-        'nodes:',
-        '  complaint_queue:',
-        '    type: enqueue',
-        '    queue: complaint',
-        '    onFail: bye',
-        '  bye:',
-        '    type: hangup',
-        '',
-      ].join('\n'),
-    );
-    srv = await startDesktopServer({ IVR_FLOWS_DIR: flows });
+    const flow = testFlowEnv('e2e-queue');
+    dir = flow.dir;
+    srv = await startDesktopServer(flow.env);
     expect(srv.composedByServer).toBe(true);
-    tb = await launchChromium();
-    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
+    tb = await desktopBrowser(srv);
     agentPage = await tb.context.newPage();
     leadPage = await tb.context.newPage();
-    for (const p of [agentPage, leadPage]) {
-      p.on('console', (m) => tb.consoleLines.push(`[${m.type()}] ${m.text()}`));
-      p.on('pageerror', (e) => tb.consoleLines.push(`[pageerror] ${e.message}`));
-    }
+    for (const p of [agentPage, leadPage]) captureConsole(p, tb);
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.E2E_DEBUG) console.log(tb?.consoleLines.join('\n'));
-    await caller?.stop();
-    await handset?.stop();
-    await tb?.close();
-    await srv?.close();
-    if (dir) removeTempDir(dir);
+    await tearDown({ tb, srv, peers: [caller, handset], dirs: [dir] });
   });
 
   it('listen and whisper show on the agent desktop; stop clears it', async () => {
-    const sipPort = srv.server.listening().sip.find((s) => s.transport === 'UDP')!.port;
+    const sipPort = udpSipPort(srv);
     handset = await startBaresip({
       name: 'lead-handset',
       account: {
@@ -87,25 +61,15 @@ describe('lead monitors a live call; the agent sees the coaching banner', () => 
     });
     await handset.waitRegistered(10_000);
 
-    await login(agentPage, 'agent01', 'agent12315');
-    await agentPage.getByLabel('座席分机').fill('8001');
-    await agentPage.getByLabel('分机 SIP 密码').fill('demo8001');
-    await agentPage.getByTestId('seat-submit').click();
-    await agentPage.locator('[data-testid="phone-status"].reg-registered').waitFor({ timeout: 15_000 });
-    await agentPage.getByTestId('go-ready').click();
-    await agentPage.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    await signInAgent(agentPage, srv.url, { ...AGENT01, socketTimeoutMs: 10_000 });
 
-    caller = await startBaresip({
-      name: 'consumer',
-      account: { user: '13812345678', transport: 'udp', answermode: 'auto' },
-    });
-    await caller.dial(`sip:12315@127.0.0.1:${sipPort}`);
+    caller = await dialConsumer(sipPort);
     await agentPage.getByTestId('answer').waitFor({ timeout: 20_000 });
     await agentPage.getByTestId('answer').click();
     await agentPage.locator('[data-testid="call-panel"][data-phase="connected"]').waitFor({ timeout: 10_000 });
     expect(await agentPage.getByTestId('coaching').count()).toBe(0);
 
-    await login(leadPage, 'lead01', 'lead12315');
+    await logIn(leadPage, srv.url, 'lead01', 'lead12315', { socketTimeoutMs: 10_000 });
     await leadPage.getByTestId('lead-nav-calls').click();
     const row = leadPage.locator('[data-testid^="call-"]').filter({ hasText: '138****5678' });
     await row.waitFor({ timeout: 5_000 });

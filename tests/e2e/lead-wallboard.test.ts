@@ -6,29 +6,24 @@
  * clock); seat allocation in the UI puts an agent in a new queue, as GET /api/queues and GET /api/agents
  * say, and forcing not ready with a reason reaches the agent (GET /api/agents/me) and the audit log.
  */
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBaresip, type Baresip } from '../helpers/baresip.js';
-import { launchChromium, type TestBrowser } from '../helpers/browser.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
-import { ensureDesktopBuild, routeDesktop, startDesktopServer, type DesktopServer } from './desktop-server.js';
-
-const SHOTS = path.resolve('.test-results/e2e');
-
-async function rest<T>(url: string, method: string, token: string | null, body?: unknown): Promise<T> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${url} → ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+import type { Baresip } from '../helpers/baresip.js';
+import type { TestBrowser } from '../helpers/browser.js';
+import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
+import {
+  loginToken,
+  captureConsole,
+  desktopBrowser,
+  dialConsumer,
+  restOk,
+  SHOTS,
+  testFlowEnv,
+  udpSipPort,
+  tearDown,
+} from './steps.js';
 
 interface QueueRow {
   queueId: string;
@@ -46,58 +41,24 @@ describe('lead wallboard and seat allocation e2e', () => {
   let leadToken: string;
 
   beforeAll(async () => {
-    dir = makeTempDir('lead-e2e');
     await ensureDesktopBuild();
     // A flow that queues every caller for 投诉 at once (the real flow checks business hours and menus).
-    const flows = path.join(dir, 'ivr-flows');
-    cpSync(path.resolve('ivr-flows'), flows, { recursive: true });
-    writeFileSync(
-      path.join(flows, '12315.yaml'),
-      [
-        "id: '12315'",
-        'language: zh',
-        'description: e2e — 直接进入投诉队列',
-        'start: complaint_queue',
-        'nodes:',
-        '  complaint_queue:',
-        '    type: enqueue',
-        '    queue: complaint',
-        '    onFail: bye',
-        '  bye:',
-        '    type: hangup',
-        '',
-      ].join('\n'),
-    );
-    srv = await startDesktopServer({ IVR_FLOWS_DIR: flows });
+    const flow = testFlowEnv('e2e-queue');
+    dir = flow.dir;
+    srv = await startDesktopServer(flow.env);
     expect(srv.composedByServer, 'server.ts must compose the ACD, metrics and socket.io').toBe(true);
-    tb = await launchChromium();
-    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
+    tb = await desktopBrowser(srv);
     page = await tb.context.newPage();
-    page.on('console', (m) => tb.consoleLines.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => tb.consoleLines.push(`[pageerror] ${e.message}`));
+    captureConsole(page, tb);
     // agent01 signs in at seat 8002 (REST), not ready: counted in its queues, takes no call.
-    agentToken = (
-      await rest<{ token: string }>(`${srv.url}/api/auth/login`, 'POST', null, {
-        username: 'agent01',
-        password: 'agent12315',
-      })
-    ).token;
-    await rest(`${srv.url}/api/agents/me/login`, 'POST', agentToken, { seat: '8002' });
-    leadToken = (
-      await rest<{ token: string }>(`${srv.url}/api/auth/login`, 'POST', null, {
-        username: 'lead01',
-        password: 'lead12315',
-      })
-    ).token;
+    agentToken = await loginToken(srv.url, 'agent01', 'agent12315');
+    await restOk(`${srv.url}/api/agents/me/login`, 'POST', agentToken, { seat: '8002' });
+    leadToken = await loginToken(srv.url, 'lead01', 'lead12315');
     mkdirSync(SHOTS, { recursive: true });
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.E2E_DEBUG) console.log(tb?.consoleLines.join('\n'));
-    await caller?.stop();
-    await tb?.close();
-    await srv?.close();
-    if (dir) removeTempDir(dir);
+    await tearDown({ tb, srv, peers: [caller], dirs: [dir] });
   });
 
   it('the lead logs in and sees the wallboard with the 投诉 queue and the signed-in agent', async () => {
@@ -132,12 +93,7 @@ describe('lead wallboard and seat allocation e2e', () => {
     const off = srv.server.acd.acd.on('entry_joined', () => {
       joinedAt ??= Date.now();
     });
-    caller = await startBaresip({
-      name: 'consumer',
-      account: { user: '13812345678', transport: 'udp', answermode: 'auto' },
-    });
-    const sipPort = srv.server.listening().sip.find((s) => s.transport === 'UDP')!.port;
-    await caller.dial(`sip:12315@127.0.0.1:${sipPort}`);
+    caller = await dialConsumer(udpSipPort(srv));
     await expect.poll(() => joinedAt, { timeout: 15_000 }).not.toBeNull();
     off();
     await expect
@@ -149,7 +105,7 @@ describe('lead wallboard and seat allocation e2e', () => {
     expect(lagMs).toBeLessThan(1000);
     expect(lagMs).toBeGreaterThanOrEqual(0);
     expect(await page.getByTestId('wb-total-waiting').textContent()).toBe('1');
-    const q = await rest<{ queues: QueueRow[] }>(`${srv.url}/api/queues`, 'GET', leadToken);
+    const q = await restOk<{ queues: QueueRow[] }>(`${srv.url}/api/queues`, 'GET', leadToken);
     expect(q.queues.find((x) => x.queueId === 'complaint')!.waiting).toBe(1);
     await page.screenshot({ path: path.join(SHOTS, 'lead-wallboard.png'), fullPage: true });
 
@@ -160,7 +116,7 @@ describe('lead wallboard and seat allocation e2e', () => {
 
   it('seat allocation puts the agent in a new queue (GET /api/queues agrees), force not ready is audited', async () => {
     const englishMembers = async () => {
-      const q = await rest<{ queues: QueueRow[] }>(`${srv.url}/api/queues`, 'GET', leadToken);
+      const q = await restOk<{ queues: QueueRow[] }>(`${srv.url}/api/queues`, 'GET', leadToken);
       return Object.values(q.queues.find((x) => x.queueId === 'english')!.agents).reduce((a, b) => a + b, 0);
     };
     const before = await englishMembers();
@@ -171,7 +127,7 @@ describe('lead wallboard and seat allocation e2e', () => {
     await box.check();
     await page.getByTestId('alloc-agent01-save-queues').click();
     await expect.poll(englishMembers, { timeout: 5_000 }).toBe(before + 1);
-    const agents = await rest<{ agents: Array<{ agentId: string; queues: Record<string, number> }> }>(
+    const agents = await restOk<{ agents: Array<{ agentId: string; queues: Record<string, number> }> }>(
       `${srv.url}/api/agents`,
       'GET',
       leadToken,
@@ -182,7 +138,7 @@ describe('lead wallboard and seat allocation e2e', () => {
     await row.getByLabel('原因').selectOption('培训');
     await page.getByTestId('alloc-agent01-not-ready').click();
     await expect
-      .poll(async () => rest<{ state: string; reason: string | null }>(`${srv.url}/api/agents/me`, 'GET', agentToken))
+      .poll(async () => restOk<{ state: string; reason: string | null }>(`${srv.url}/api/agents/me`, 'GET', agentToken))
       .toMatchObject({ state: 'not_ready', reason: '培训' });
     await page.getByTestId('alloc-audit').getByText('调整队列 agent01').waitFor({ timeout: 5_000 });
     await page.getByTestId('alloc-audit').getByText('强制状态 agent01').waitFor({ timeout: 5_000 });
@@ -191,14 +147,14 @@ describe('lead wallboard and seat allocation e2e', () => {
     // And a forced logout.
     await page.getByTestId('alloc-agent01-logout').click();
     await expect
-      .poll(async () => (await rest<{ state: string }>(`${srv.url}/api/agents/me`, 'GET', agentToken)).state)
+      .poll(async () => (await restOk<{ state: string }>(`${srv.url}/api/agents/me`, 'GET', agentToken)).state)
       .toBe('offline');
 
     // Signed out, the agent can be placed at a seat by the lead.
     await page.getByTestId('alloc-agent01-seat').fill('8003');
     await page.getByTestId('alloc-agent01-assign-seat').click();
     await expect
-      .poll(async () => rest<{ state: string; seat: string | null }>(`${srv.url}/api/agents/me`, 'GET', agentToken))
+      .poll(async () => restOk<{ state: string; seat: string | null }>(`${srv.url}/api/agents/me`, 'GET', agentToken))
       .toMatchObject({ state: 'not_ready', seat: '8003' });
     await page.getByTestId('alloc-audit').getByText('分配分机 agent01').waitFor({ timeout: 5_000 });
   });
@@ -219,7 +175,7 @@ describe('lead wallboard and seat allocation e2e', () => {
     await form.getByRole('button', { name: '保存' }).click();
     await expect
       .poll(async () =>
-        rest<{ serviceLevelMs: number }>(`${srv.url}/api/metrics/thresholds/complaint`, 'GET', leadToken),
+        restOk<{ serviceLevelMs: number }>(`${srv.url}/api/metrics/thresholds/complaint`, 'GET', leadToken),
       )
       .toMatchObject({ serviceLevelMs: 15_000, shortAbandonMs: 5_000 });
 

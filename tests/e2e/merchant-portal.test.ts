@@ -8,29 +8,27 @@
  * panel's buttons walk the server's states: consulting → 合并通话 → 离开 → 重新加入 → 全部挂断.
  * (The audio of a three-way is checked by the call-control tests.)
  */
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseStatus } from '../../server/cases/workflow.js';
-import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
-import { launchChromium, type TestBrowser } from '../helpers/browser.js';
-import { makeTempDir, removeTempDir, sleep } from '../helpers/tmp.js';
-import { ensureDesktopBuild, routeDesktop, startDesktopServer, type DesktopServer } from './desktop-server.js';
-
-const SHOTS = path.resolve('.test-results/e2e');
-
-async function rest<T>(url: string, method: string, token: string | null, body?: unknown) {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, data: (await res.json()) as T };
-}
+import { makeToneWav, type Baresip } from '../helpers/baresip.js';
+import type { TestBrowser } from '../helpers/browser.js';
+import { makeTempDir, sleep } from '../helpers/tmp.js';
+import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
+import {
+  captureConsole,
+  desktopBrowser,
+  dialConsumer,
+  loginToken,
+  rest,
+  SHOTS,
+  signInAgent,
+  testFlowEnv,
+  udpSipPort,
+  tearDown,
+} from './steps.js';
 
 /** YYYY-MM-DD in Asia/Shanghai, `days` from now. */
 function shanghaiDate(days: number): string {
@@ -47,17 +45,10 @@ describe('merchant portal e2e', () => {
   beforeAll(async () => {
     await ensureDesktopBuild();
     srv = await startDesktopServer();
-    tb = await launchChromium();
-    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
+    tb = await desktopBrowser(srv);
     page = await tb.context.newPage();
-    page.on('console', (m) => tb.consoleLines.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => tb.consoleLines.push(`[pageerror] ${e.message}`));
-    lead = (
-      await rest<{ token: string }>(`${srv.url}/api/auth/login`, 'POST', null, {
-        username: 'lead01',
-        password: 'lead12315',
-      })
-    ).data.token;
+    captureConsole(page, tb);
+    lead = await loginToken(srv.url, 'lead01', 'lead12315');
     // A complaint accepted by the lead: the three-way call with the station is its mediation.
     const created = await rest<{ id: number; version: number }>(`${srv.url}/api/cases`, 'POST', lead, {
       type: 'complaint',
@@ -80,9 +71,7 @@ describe('merchant portal e2e', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.E2E_DEBUG) console.log(tb?.consoleLines.join('\n'));
-    await tb?.close();
-    await srv?.close();
+    await tearDown({ tb, srv });
   });
 
   it('is served at /merchant with its own Chinese title and login', async () => {
@@ -170,50 +159,24 @@ describe('three-way from the agent desktop to the station portal', () => {
   let station: Page;
   let caller: Baresip | null = null;
   let dir: string;
+  let flows: string | undefined;
 
   beforeAll(async () => {
     dir = makeTempDir('three-way-ui');
     await ensureDesktopBuild();
-    // The real flow checks business hours; this one queues every caller at once (as agent-call.test.ts).
-    const flows = path.join(dir, 'ivr-flows');
-    cpSync(path.resolve('ivr-flows'), flows, { recursive: true });
-    writeFileSync(
-      path.join(flows, '12315.yaml'),
-      [
-        "id: '12315'",
-        'language: zh',
-        'description: e2e — 直接排队投诉',
-        'start: complaint_queue',
-        'nodes:',
-        '  complaint_queue:',
-        '    type: enqueue',
-        '    queue: complaint',
-        '    onFail: bye',
-        '  bye:',
-        '    type: hangup',
-        '',
-      ].join('\n'),
-    );
-    srv = await startDesktopServer({ IVR_FLOWS_DIR: flows });
-    tb = await launchChromium({ fakeAudioWav: makeToneWav(path.join(dir, 'mic-1000.wav'), 1000, 60) });
-    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
+    // The real flow checks business hours; this one queues every caller at once (as lead-wallboard.test.ts).
+    const flow = testFlowEnv('e2e-queue');
+    flows = flow.dir;
+    srv = await startDesktopServer(flow.env);
+    tb = await desktopBrowser(srv, { fakeAudioWav: makeToneWav(path.join(dir, 'mic-1000.wav'), 1000, 60) });
     agent = await tb.context.newPage();
     station = await tb.context.newPage();
-    for (const [p, tag] of [
-      [agent, 'agent'],
-      [station, 'station'],
-    ] as const) {
-      p.on('console', (m) => tb.consoleLines.push(`[${tag} ${m.type()}] ${m.text()}`));
-      p.on('pageerror', (e) => tb.consoleLines.push(`[${tag} pageerror] ${e.message}`));
-    }
+    captureConsole(agent, tb, 'agent');
+    captureConsole(station, tb, 'station');
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.E2E_DEBUG) console.log(tb?.consoleLines.join('\n'));
-    await caller?.stop();
-    await tb?.close();
-    await srv?.close();
-    removeTempDir(dir);
+    await tearDown({ tb, srv, peers: [caller], dirs: [dir, flows] });
   });
 
   it('rings the station, shows its case there, and the buttons follow the server states', async () => {
@@ -223,25 +186,9 @@ describe('three-way from the agent desktop to the station portal', () => {
     await station.getByRole('button', { name: '登录' }).click();
     await station.getByTestId('phone-status').getByText('电话已就绪').waitFor({ timeout: 15_000 });
 
-    await agent.goto(`${srv.url}/`);
-    await agent.getByLabel('用户名').fill('agent01');
-    await agent.getByLabel('密码', { exact: true }).fill('agent12315');
-    await agent.getByTestId('login-submit').click();
-    await agent.locator('[data-testid="socket-status"].socket-connected').waitFor();
-    await agent.getByLabel('座席分机').fill('8001');
-    await agent.getByLabel('分机 SIP 密码').fill('demo8001');
-    await agent.getByTestId('seat-submit').click();
-    await agent.locator('[data-testid="phone-status"].reg-registered').waitFor({ timeout: 15_000 });
-    await agent.getByTestId('go-ready').click();
-    await agent.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+    await signInAgent(agent, srv.url);
 
-    caller = await startBaresip({
-      name: 'consumer',
-      account: { user: '13812345678', transport: 'udp', answermode: 'auto' },
-      audioSourceWav: makeToneWav(path.join(dir, 'caller-600.wav'), 600, 60),
-    });
-    const sipPort = srv.server.listening().sip.find((x) => x.transport === 'UDP')!.port;
-    await caller.dial(`sip:12315@127.0.0.1:${sipPort}`);
+    caller = await dialConsumer(udpSipPort(srv), { tone: { dir, hz: 600 } });
     await agent.getByTestId('incoming').waitFor({ timeout: 30_000 });
     await agent.getByTestId('answer').click();
     await agent.locator('[data-testid="call-panel"][data-phase="connected"]').waitFor({ timeout: 10_000 });

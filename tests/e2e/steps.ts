@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
 import { launchChromium, type LaunchOptions, type TestBrowser } from '../helpers/browser.js';
 import { makeTestFlowsDir } from '../helpers/ivr-flows.js';
-import { sleep } from '../helpers/tmp.js';
+import { removeTempDir, sleep } from '../helpers/tmp.js';
 import { routeDesktop, type DesktopServer } from './desktop-server.js';
 
 /** The desktop's screenshots for the lead. */
@@ -75,7 +75,7 @@ export async function restOk<T>(url: string, method: string, token: string | nul
 }
 
 /** A session token for `username` over REST (a second session beside the browser's). */
-export async function apiToken(url: string, username: string, password: string): Promise<string> {
+export async function loginToken(url: string, username: string, password: string): Promise<string> {
   return (await restOk<{ token: string }>(`${url}/api/auth/login`, 'POST', null, { username, password })).token;
 }
 
@@ -172,4 +172,21 @@ export async function dialConsumer(sipPort: number, o: DialConsumerOptions = {})
     await caller.stop();
     throw err;
   }
+}
+
+/**
+ * The afterAll of an e2e suite: with E2E_DEBUG set the browser's console lines first, then the SIP peers,
+ * the browser, the server and the temp dirs, each only if beforeAll got as far as making it.
+ */
+export async function tearDown(o: {
+  tb?: TestBrowser;
+  srv?: { close(): Promise<void> };
+  peers?: (Baresip | null | undefined)[];
+  dirs?: (string | undefined)[];
+}): Promise<void> {
+  if (process.env.E2E_DEBUG) console.log(o.tb?.consoleLines.join('\n'));
+  for (const p of o.peers ?? []) await p?.stop();
+  await o.tb?.close();
+  await o.srv?.close();
+  for (const d of o.dirs ?? []) if (d) removeTempDir(d);
 }
