@@ -5,27 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SdpNegotiationError } from '../../../server/media/sdp/offer-answer.js';
 import { createMediaEngine, type MediaEngine } from '../../../server/media/engine/index.js';
 import { rtpPortRange } from '../../helpers/ports.js';
+import { audioOffer } from './offer.js';
 import { waitUntil } from '../../helpers/tmp.js';
 
 const L = '127.0.0.1';
-
-function offer(port: number, codecs = '0 8 101', dir = 'a=sendrecv'): string {
-  return [
-    'v=0',
-    'o=- 7 7 IN IP4 127.0.0.1',
-    's=-',
-    `c=IN IP4 ${L}`,
-    't=0 0',
-    `m=audio ${port} RTP/AVP ${codecs}`,
-    'a=rtpmap:0 PCMU/8000',
-    'a=rtpmap:8 PCMA/8000',
-    'a=rtpmap:101 telephone-event/8000',
-    'a=fmtp:101 0-16',
-    'a=ptime:20',
-    dir,
-    '',
-  ].join('\r\n');
-}
 
 const origin = (sdp: string) => /^o=- (\d+) (\d+) IN IP4 /m.exec(sdp)!.slice(1);
 
@@ -56,7 +39,7 @@ describe('first SDP answer built in the calling thread', () => {
       await held;
       return real(cmd, args);
     };
-    const sdp = await ep.answer(offer(40000));
+    const sdp = await ep.answer(audioOffer(40000));
     expect(sdp).toMatch(/^m=audio \d+ RTP\/AVP 0 101\r$/m);
     expect(seen).toEqual(['answer']); // the engine was told, in order, without being waited for
     release();
@@ -71,18 +54,18 @@ describe('first SDP answer built in the calling thread', () => {
     rx.on('message', (b) => pts.push(b[1]! & 0x7f));
     try {
       const ep = await e.createRtpEndpoint();
-      const first = await ep.answer(offer(rx.address().port, '8 0 101'));
+      const first = await ep.answer(audioOffer(rx.address().port, '8 0 101'));
       expect(first).toMatch(/^m=audio \d+ RTP\/AVP 8 101\r$/m);
       void ep.play([{ toneHz: 440, ms: 400 }]);
       await waitUntil(() => pts.length >= 5, 3000, 'RTP from the engine');
       expect(new Set(pts)).toEqual(new Set([8])); // PCMA, as answered here
       expect((await ep.stats()).codec).toBe('PCMA');
       // The same offer again (a session refresh) is answered by the engine: same session id, same version (§8).
-      const again = await ep.answer(offer(rx.address().port, '8 0 101'));
+      const again = await ep.answer(audioOffer(rx.address().port, '8 0 101'));
       expect(origin(again)).toEqual(origin(first));
       expect(again).toBe(first);
       // A changed description (hold) carries the same session id and version + 1.
-      const hold = await ep.answer(offer(rx.address().port, '8 0 101', 'a=sendonly'));
+      const hold = await ep.answer(audioOffer(rx.address().port, '8 0 101', 'a=sendonly'));
       const [id, v] = origin(first);
       expect(origin(hold)).toEqual([id, String(BigInt(v!) + 1n)]);
     } finally {
@@ -93,11 +76,11 @@ describe('first SDP answer built in the calling thread', () => {
   it('an unacceptable first offer is refused with 488 and leaves the endpoint fresh for the next one', async () => {
     const e = await workerEngine();
     const ep = await e.createRtpEndpoint();
-    const err = await ep.answer(offer(40002, '18', 'a=rtpmap:18 G729/8000')).catch((x: unknown) => x);
+    const err = await ep.answer(audioOffer(40002, '18', 'a=rtpmap:18 G729/8000')).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(SdpNegotiationError);
     expect((err as SdpNegotiationError).status).toBe(488);
-    const ok = await ep.answer(offer(40002));
-    const again = await ep.answer(offer(40002));
+    const ok = await ep.answer(audioOffer(40002));
+    const again = await ep.answer(audioOffer(40002));
     expect(again).toBe(ok);
   });
 });

@@ -11,27 +11,10 @@ import { RtpPacketView, RtpParseStatus, serializeRtp } from '../../../server/med
 import { createMediaEngine, type MediaEndpoint, type MediaEngine } from '../../../server/media/engine/index.js';
 import { dominantFrequencyOf, goertzelPower, toneShareOf } from '../../helpers/audio.js';
 import { rtpPortRange } from '../../helpers/ports.js';
+import { audioOffer } from './offer.js';
 import { sleep, waitUntil } from '../../helpers/tmp.js';
 
 const L = '127.0.0.1';
-
-function offer(port: number, codecs = '0 8 101', extra = ''): string {
-  return [
-    'v=0',
-    'o=- 1 1 IN IP4 127.0.0.1',
-    's=-',
-    `c=IN IP4 ${L}`,
-    't=0 0',
-    `m=audio ${port} RTP/AVP ${codecs}`,
-    'a=rtpmap:0 PCMU/8000',
-    'a=rtpmap:8 PCMA/8000',
-    'a=rtpmap:101 telephone-event/8000',
-    'a=fmtp:101 0-16',
-    'a=ptime:20',
-    extra || 'a=sendrecv',
-    '',
-  ].join('\r\n');
-}
 
 interface Rx {
   sock: Socket;
@@ -104,7 +87,7 @@ for (const thread of ['inline', 'worker'] as const) {
       const rx = await rawSocket();
       raws.push(rx);
       const ep = await engine.createRtpEndpoint();
-      const ans = await ep.answer(offer(rx.port));
+      const ans = await ep.answer(audioOffer(rx.port));
       expect(ans).toMatch(/m=audio \d+ RTP\/AVP 0 101/);
       const res = await ep.play([{ toneHz: 1000, ms: 600 }]);
       expect(res.reason).toBe('done');
@@ -141,7 +124,7 @@ for (const thread of ['inline', 'worker'] as const) {
       const b = await rawSocket();
       raws.push(sdpRx, a, b);
       const ep = await engine.createRtpEndpoint();
-      const ans = await ep.answer(offer(sdpRx.port));
+      const ans = await ep.answer(audioOffer(sdpRx.port));
       const port = Number(/m=audio (\d+)/.exec(ans)![1]);
       ep.echo(0);
       for (let i = 0; i < 10; i++) {
@@ -171,7 +154,7 @@ for (const thread of ['inline', 'worker'] as const) {
       const intruder = await rawSocket();
       raws.push(a, intruder);
       const ep = await engine.createRtpEndpoint();
-      const port = Number(/m=audio (\d+)/.exec(await ep.answer(offer(a.port)))![1]);
+      const port = Number(/m=audio (\d+)/.exec(await ep.answer(audioOffer(a.port)))![1]);
       for (let i = 0; i < 10; i++) {
         a.sock.send(rtpTone(500, i), port, L);
         if (i > 2) intruder.sock.send(rtpTone(700, i), port, L);
@@ -231,7 +214,7 @@ describe('media engine over UDP: bridge, conference, DTMF, RTCP, hold', () => {
     const rx = await rawSocket();
     raws.push(rx);
     const ep = await engine.createRtpEndpoint();
-    const ans = await ep.answer(offer(rx.port, codecs, extra));
+    const ans = await ep.answer(audioOffer(rx.port, codecs, extra || undefined));
     return { rx, ep, port: Number(/m=audio (\d+)/.exec(ans)![1]) };
   }
 
@@ -334,13 +317,13 @@ describe('media engine over UDP: bridge, conference, DTMF, RTCP, hold', () => {
     const p = await peer();
     void p.ep.play([{ toneHz: 440, ms: 3000 }]);
     await sleep(200);
-    const held = await p.ep.answer(offer(p.rx.port, '0 8 101', 'a=sendonly'));
+    const held = await p.ep.answer(audioOffer(p.rx.port, '0 8 101', 'a=sendonly'));
     expect(held).toMatch(/a=recvonly/);
     await sleep(40);
     const n = p.rx.pkts.filter((x) => (x.buf[1]! & 0x7f) === 0).length;
     await sleep(200);
     expect(p.rx.pkts.filter((x) => (x.buf[1]! & 0x7f) === 0).length).toBe(n);
-    await p.ep.answer(offer(p.rx.port));
+    await p.ep.answer(audioOffer(p.rx.port));
     await sleep(200);
     const audio = p.rx.pkts.filter((x) => (x.buf[1]! & 0x7f) === 0);
     expect(audio.length).toBeGreaterThan(n + 5);
