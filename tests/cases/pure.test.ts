@@ -23,6 +23,8 @@ import {
   allowedTransitions,
   validateValues,
 } from '../../server/cases/index.js';
+import { codePoints, validateValues } from '../../server/cases/model.js';
+import { defaultCategories } from '../../server/cases/categories.js';
 import { VALID_CREDIT_CODE } from './helpers.js';
 
 describe('统一社会信用代码 (GB 32100-2015)', () => {
@@ -235,5 +237,21 @@ describe('field validation and wrap-up', () => {
           problemTypes: [],
         }),
     ).toThrow();
+  });
+});
+
+describe('length limits count characters, not UTF-16 units', () => {
+  it('codePoints counts a surrogate pair once and a lone surrogate as one', () => {
+    expect(codePoints('中文abc')).toBe(5);
+    expect(codePoints('😀a😀')).toBe(3);
+    expect(codePoints('\ud83d')).toBe(1);
+    expect(codePoints('a\ude00\ud83d')).toBe(3);
+  });
+
+  it('a description of 5000 characters passes even when it is 10000 UTF-16 units; 5001 does not', () => {
+    const ok = validateValues({ description: '😀'.repeat(5000) }, defaultCategories());
+    expect(ok.errors).toEqual([]);
+    const over = validateValues({ description: '中'.repeat(5001) }, defaultCategories());
+    expect(over.errors).toMatchObject([{ field: 'description', code: 'too_long' }]);
   });
 });
