@@ -23,8 +23,7 @@ import {
   allowedTransitions,
   validateValues,
 } from '../../server/cases/index.js';
-import { codePoints, validateValues } from '../../server/cases/model.js';
-import { defaultCategories } from '../../server/cases/categories.js';
+import { codePoints } from '../../server/cases/model.js';
 import { VALID_CREDIT_CODE } from './helpers.js';
 
 describe('统一社会信用代码 (GB 32100-2015)', () => {
