@@ -92,7 +92,7 @@ const openStores = new Set<CdrStore>();
 let exitHook = false;
 
 /**
- * Rows are written behind, a batch per transaction every `flushMs` (50 ms): with one statement per change the
+ * Rows are written behind, a batch per transaction every `flushMs` (10 ms): with one statement per change the
  * two writes per call were the main thread's largest single cost at 300 calls/s. A CDR is not a case:
  * a kill -9 or power cut can lose the last `flushMs` of changes. What must stay true is the crash
  * marker, and it does: a row reaches the database as 'live' within `flushMs` of the call starting, so
@@ -119,10 +119,12 @@ export class CdrStore {
   ) {
     db.migrate('calls', MIGRATIONS);
     this.clock = opts.clock ?? systemClock;
-    // 50 ms: about 20 calls a batch at 400 calls/s; the commit, not the rows, is most of the cost
+    // 10 ms: about 4 calls a batch at 400 calls/s; the commit, not the rows, is most of the cost
     // (scripts/bench/cps-cdr.ts: ~250 µs a call with a statement per change, ~150 at 5 ms, ~65 at 20 ms; session 4,
-    // quiet box: 41 µs at 4 calls a batch (10 ms at 400/s), 16 µs at 20). A flush of 40 rows is ~0.6 ms.
-    this.flushMs = opts.flushMs ?? 50;
+    // quiet box: 41 µs at 4 calls a batch, 16 µs at 20 calls a batch with 50 ms). 50 ms was tried: it widened the
+    // window in which a kill -9 loses a just-started call's row (tests/reliability/crash.test.ts lost one of five)
+    // for 25 µs a call, ~1 % of a second of main thread at 400 calls/s.
+    this.flushMs = opts.flushMs ?? 10;
     this.maxBatch = opts.maxBatch ?? 256;
     this.upsertStmt = db.sqlite.prepare(
       `INSERT INTO cdr (id, sip_call_id, direction, caller, caller_kind, dialled, target, started_at, answered_at,

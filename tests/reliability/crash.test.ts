@@ -67,6 +67,9 @@ describe('kill -9 under load', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(((await api(a, 'GET', '/api/calls', lead)).body.items as unknown[]).length).toBe(5);
+    // CDRs are written behind (server/calls/cdr.ts): a row is promised on disk as 'live' within the store's
+    // flush interval (10 ms) of the call starting, so the kill comes after that promise is due, not before.
+    await new Promise((r) => setTimeout(r, 100));
 
     await a.kill('SIGKILL');
     const b = await spawnServer({ DATA_DIR: dataDir }, { sipPort: a.sipPort, httpPort: a.httpPort, timeoutMs: 60_000 });
