@@ -78,8 +78,14 @@ export interface SippResult {
    * e.g. `6_200_Retrans` = retransmissions of the 200 received at step 6. Empty if none was written.
    */
   counts: Record<string, number>;
-  /** Contents of the -trace_err log (unexpected messages, retransmission failures …), '' if none. */
+  /**
+   * Contents of the -trace_err log (unexpected messages, retransmission failures …), '' if none. SIPp's reports of
+   * its own starvation ("Overload warning: the minor watchdog timer … has been tripped", on a loaded test box) are
+   * not errors of the peer under test: they are counted in `watchdogTrips` and left out here.
+   */
   errors: string;
+  /** How many times SIPp said its own main loop was late (the watchdog lines left out of `errors`). */
+  watchdogTrips: number;
   /** -trace_msg log when `traceMsg` was set, else ''. */
   messages: string;
   /** Working dir (a temp dir made by the helper is removed afterwards unless KEEP_PEER_DIRS=1). */
@@ -217,7 +223,7 @@ function launch(p: Prepared, timeoutMs: number): Running {
         stats,
         statRows,
         counts,
-        errors: readIf(p.files.errors),
+        ...splitWatchdog(readIf(p.files.errors)),
         messages: readIf(p.files.messages),
         dir: p.dir,
         localPort: p.localPort,
@@ -314,4 +320,15 @@ export async function startSippUas(o: StartSippUasOptions): Promise<SippUas> {
       return stopping;
     },
   };
+}
+
+/** Splits SIPp's watchdog self-reports out of its error log; an error log of only those is ''. */
+export function splitWatchdog(log: string): { errors: string; watchdogTrips: number } {
+  const watchdog = /Overload warning: the (minor|major) watchdog timer/;
+  const lines = log.split('\n');
+  const trips = lines.filter((l) => watchdog.test(l)).length;
+  const rest = lines.filter(
+    (l) => !watchdog.test(l) && l.trim() !== '' && l.trim() !== 'The following events occurred:',
+  );
+  return { errors: rest.length === 0 ? '' : log, watchdogTrips: trips };
 }

@@ -3,7 +3,15 @@
  * (uas_*.xml) on loopback. Our own server will later replace the stand-ins.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseSippStatCsv, runSipp, scenarioPath, startSippUas, statNumber, type SippUas } from '../helpers/sipp.js';
+import {
+  parseSippStatCsv,
+  runSipp,
+  scenarioPath,
+  splitWatchdog,
+  startSippUas,
+  statNumber,
+  type SippUas,
+} from '../helpers/sipp.js';
 import { freeUdpPort } from '../helpers/ports.js';
 
 const uasList: SippUas[] = [];
@@ -16,6 +24,24 @@ async function uas(scenario: string, extra: Partial<Parameters<typeof startSippU
   uasList.push(u);
   return u;
 }
+
+describe('splitWatchdog', () => {
+  const trip =
+    '2026-11-29\t07:03:00.273077\t1795935780.273077: Overload warning: the minor watchdog timer 500ms has been tripped (816), 119 trips remaining.';
+  it('counts SIPp starvation reports and leaves an error log of only those empty', () => {
+    expect(splitWatchdog(`The following events occurred:\n${trip}\n${trip}\n`)).toEqual({
+      errors: '',
+      watchdogTrips: 2,
+    });
+  });
+  it('keeps the whole log when anything else is in it', () => {
+    const log = `The following events occurred:\n${trip}\n2026-11-29\t07:03:01: Aborting call on unexpected message\n`;
+    expect(splitWatchdog(log)).toEqual({ errors: log, watchdogTrips: 1 });
+  });
+  it('an empty log is no error', () => {
+    expect(splitWatchdog('')).toEqual({ errors: '', watchdogTrips: 0 });
+  });
+});
 
 describe('parseSippStatCsv', () => {
   it('keys the rows by the header and keeps empty cells', () => {
