@@ -536,6 +536,8 @@ ${hs.interviewList.length ? `<p>投诉量达到 ${hs.threshold} 件、建议行�
  */
 function mediaFamilies(m: EngineStats | null): PromFamily[] {
   if (!m) return [];
+  const labelled = (label: string, values: Record<string, number>) =>
+    Object.entries(values).map(([k, value]) => ({ labels: { [label]: k }, value }));
   const q = (p50: number, p99: number, max: number) => [
     { labels: { quantile: '0.5' }, value: p50 / 1000 },
     { labels: { quantile: '0.99' }, value: p99 / 1000 },
@@ -558,33 +560,25 @@ function mediaFamilies(m: EngineStats | null): PromFamily[] {
       name: 'cc_media_ticks_total',
       help: 'Media clock ticks: run, overrun (work longer than a tick), skipped (a stalled thread catching up).',
       type: 'counter',
-      samples: [
-        { labels: { kind: 'run' }, value: m.clock.ticks },
-        { labels: { kind: 'overrun' }, value: m.clock.overruns },
-        { labels: { kind: 'skipped' }, value: m.clock.skipped },
-      ],
+      samples: labelled('kind', { run: m.clock.ticks, overrun: m.clock.overruns, skipped: m.clock.skipped }),
     },
     {
       name: 'cc_media_packets_total',
       help: 'RTP packets received, sent, and dropped (unknown source or malformed).',
       type: 'counter',
-      samples: [
-        { labels: { dir: 'rx' }, value: m.packets.rx },
-        { labels: { dir: 'tx' }, value: m.packets.tx },
-        { labels: { dir: 'dropped' }, value: m.packets.dropped },
-      ],
+      samples: labelled('dir', m.packets),
     },
     {
       name: 'cc_media_resources',
       help: 'Live media resources.',
       type: 'gauge',
-      samples: [
-        { labels: { kind: 'endpoint' }, value: m.endpoints },
-        { labels: { kind: 'bridge' }, value: m.bridges },
-        { labels: { kind: 'conference' }, value: m.conferences },
-        { labels: { kind: 'recording' }, value: m.recordings },
-        { labels: { kind: 'rtp_port' }, value: m.ports.inUse },
-      ],
+      samples: labelled('kind', {
+        endpoint: m.endpoints,
+        bridge: m.bridges,
+        conference: m.conferences,
+        recording: m.recordings,
+        rtp_port: m.ports.inUse,
+      }),
     },
     {
       name: 'cc_media_recorder_errors_total',

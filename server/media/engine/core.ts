@@ -874,10 +874,8 @@ export class EngineCore {
 
   stats(): EngineStats {
     const n = Math.min(this.lateN, this.late.length);
-    const sorted = Array.from(this.late.subarray(0, n)).sort((x, y) => x - y);
-    const q = (p: number) => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(p * n))]!);
-    const work = Array.from(this.work.subarray(0, n)).sort((x, y) => x - y);
-    const w = (p: number) => (n === 0 ? 0 : work[Math.min(n - 1, Math.floor(p * n))]!);
+    const late = ringQuantiles(this.late, n);
+    const work = ringQuantiles(this.work, n);
     return {
       endpoints: this.endpoints.size,
       bridges: this.bridges.size,
@@ -886,12 +884,12 @@ export class EngineCore {
       ports: { inUse: this.pool.used, capacity: this.pool.capacity },
       clock: {
         ticks: this.tickCount,
-        lateP50Ms: q(0.5),
-        lateP99Ms: q(0.99),
-        lateMaxMs: n ? sorted[n - 1]! : 0,
-        workP50Ms: w(0.5),
-        workP99Ms: w(0.99),
-        workMaxMs: n ? work[n - 1]! : 0,
+        lateP50Ms: late.p50,
+        lateP99Ms: late.p99,
+        lateMaxMs: late.max,
+        workP50Ms: work.p50,
+        workP99Ms: work.p99,
+        workMaxMs: work.max,
         overruns: this.overruns,
         skipped: this.skippedTicks,
       },
@@ -1309,6 +1307,14 @@ export class EngineCore {
       }
     }
   }
+}
+
+/** p50 / p99 / max of the first `n` values of a ring of recent samples (0 when empty). */
+function ringQuantiles(ring: Float64Array, n: number): { p50: number; p99: number; max: number } {
+  if (n === 0) return { p50: 0, p99: 0, max: 0 };
+  const sorted = ring.slice(0, n).sort();
+  const q = (p: number) => sorted[Math.min(n - 1, Math.floor(p * n))]!;
+  return { p50: q(0.5), p99: q(0.99), max: sorted[n - 1]! };
 }
 
 function writeHeader(buf: Uint8Array, pt: number, rw: RtpStreamRewriter, ssrc: number): void {
