@@ -345,6 +345,15 @@ function ftsPhrase(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
+/** The last update audit row of a case, parsed, as this process wrote it (CaseRepository.auditCache). */
+interface OpenAuditEntry {
+  rowId: number;
+  version: number;
+  at: string;
+  actorId: number | null;
+  changes: Record<string, [unknown, unknown]>;
+}
+
 export class CaseRepository {
   private readonly s: BetterSqlite3.Database;
   private readonly calendar: WorkingCalendar;
@@ -361,10 +370,7 @@ export class CaseRepository {
    * last audit row (rowId) in the state this process wrote (version): a rolled-back batch or any other
    * audit row makes it miss, and the row is read again.
    */
-  private readonly auditCache = new Map<
-    number,
-    { rowId: number; version: number; at: string; actorId: number | null; changes: Record<string, [unknown, unknown]> }
-  >();
+  private readonly auditCache = new Map<number, OpenAuditEntry>();
   private readonly commits: GroupCommit;
   private readonly stmt: {
     byId: BetterSqlite3.Statement<[number], Row>;
@@ -1280,7 +1286,7 @@ export class CaseRepository {
     this.cacheAudit(id, { rowId: Number(res.lastInsertRowid), version: version + 1, at, actorId, changes });
   }
 
-  private cacheAudit(id: number, entry: typeof this.auditCache extends Map<number, infer E> ? E : never): void {
+  private cacheAudit(id: number, entry: OpenAuditEntry): void {
     this.auditCache.set(id, entry);
     // Enough for every case being typed into at once; the least recently saved go first.
     if (this.auditCache.size > 1000) this.auditCache.delete(this.auditCache.keys().next().value!);
