@@ -186,6 +186,25 @@ export function createCancel(invite: SipRequest): SipRequest {
   return cancel;
 }
 
+/**
+ * The part of a message a finished transaction still matches on (§17.2.3: top Via branch and sent-by,
+ * method, and for RFC 2543 peers From/To tags, Call-ID and CSeq): those headers only, no body.
+ * A transaction that lingers for Timer L or J (32 s) keeps this instead of the whole message, so the
+ * parsed headers and SDP of a call that has ended are not carried through every young-generation GC
+ * and into the old generation.
+ */
+export function matchingSkeleton<M extends SipRequest | SipResponse>(msg: M): M {
+  const out = (
+    msg instanceof SipRequest
+      ? new SipRequest(msg.method, msg.uri, msg.version)
+      : new SipResponse(msg.status, msg.reason, msg.version)
+  ) as M;
+  for (const f of msg.headers.fields) if (MATCHING_HEADERS.has(f.name)) out.headers.fields.push(f);
+  out.source = msg.source;
+  return out;
+}
+const MATCHING_HEADERS = new Set(['Via', 'From', 'To', 'Call-ID', 'CSeq']);
+
 export interface SentBy {
   transport: string;
   host: string;

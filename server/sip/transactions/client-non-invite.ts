@@ -64,7 +64,7 @@ export class NonInviteClientTransaction extends TransactionBase<ClientNonInviteS
     readonly request: SipRequest,
     readonly dest: Endpoint,
     reliable: boolean,
-    private readonly handlers: ClientTransactionHandlers,
+    private handlers: ClientTransactionHandlers,
   ) {
     super(ctx, S.Trying, key, reliable);
     this.intervalE = timerE(ctx.timers);
@@ -103,7 +103,11 @@ export class NonInviteClientTransaction extends TransactionBase<ClientNonInviteS
         this.stopTimer(E.TimerE);
         this.stopTimer(E.TimerF);
         this.startTimer(E.TimerK, timerK(this.ctx.timers, this.reliable));
-        this.handlers.onFinal?.(res);
+        const { onFinal, onTerminated } = this.handlers;
+        // §17.1.2.2: Completed only absorbs retransmitted finals for Timer K (T4, 5 s): the TU's
+        // callbacks, and the call they close over, are let go now rather than kept for 5 s.
+        this.handlers = { onTerminated };
+        onFinal?.(res);
       });
     }
   }

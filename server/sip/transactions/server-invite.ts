@@ -6,7 +6,7 @@
  * INVITE retransmissions for Timer L (64·T1); the 2xx retransmissions themselves stay with the TU
  * (§13.3.1.4, see dialogs/ack-wait.ts), which may send them through `respond()` or statelessly.
  */
-import { createResponse } from '../message/build.js';
+import { createResponse, matchingSkeleton } from '../message/build.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import type { Endpoint } from '../message/types.js';
 import { TransactionBase, type ServerTransactionHandlers, type TransactionContext } from './base.js';
@@ -85,16 +85,24 @@ export class InviteServerTransaction extends TransactionBase<ServerInviteState, 
   private intervalG: number;
   private handlers: ServerTransactionHandlers = {};
 
+  private invite: SipRequest;
+
   constructor(
     ctx: TransactionContext,
     key: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     /** Where responses go (§18.2.2, RFC 3581). */
     readonly dest: Endpoint,
     reliable: boolean,
   ) {
     super(ctx, S.Proceeding, key, reliable);
+    this.invite = request;
     this.intervalG = timerG(ctx.timers);
+  }
+
+  /** The INVITE; once Accepted, only its matching headers (see `matchingSkeleton`). */
+  get request(): SipRequest {
+    return this.invite;
   }
 
   get method(): string {
@@ -115,7 +123,7 @@ export class InviteServerTransaction extends TransactionBase<ServerInviteState, 
   start(): void {
     this.startTimer(E.TryingTimer, this.ctx.timers.trying, () => {
       if (this.lastProvisional) return;
-      this.lastProvisional = createResponse(this.request, 100);
+      this.lastProvisional = createResponse(this.invite, 100);
       this.transmit(this.lastProvisional, this.dest);
     });
   }
@@ -134,8 +142,12 @@ export class InviteServerTransaction extends TransactionBase<ServerInviteState, 
           this.stopTimer(E.TryingTimer);
           this.startTimer(E.TimerL, timerL(this.ctx.timers));
         }
-        this.lastFinal = res;
         this.transmit(res, this.dest);
+        // Accepted only absorbs retransmissions and matches RFC 2543 ACKs by To tag for Timer L
+        // (32 s), long after the call has ended: it keeps what it matches on, not the SDP and headers.
+        this.lastProvisional = null;
+        this.lastFinal = matchingSkeleton(res);
+        this.invite = matchingSkeleton(this.invite);
       });
     } else {
       this.fire(E.TuFailure, () => {

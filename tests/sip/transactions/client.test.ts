@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import type { SipRequest, SipResponse } from '../../../server/sip/message/message.js';
 import {
@@ -281,6 +283,34 @@ describe('non-INVITE client transaction (§17.1.2)', () => {
     h.clock.advance(1);
     expect(tx.state).toBe(ClientNonInviteState.Terminated);
     expect(h.clock.pending).toBe(0);
+  });
+
+  it('lets the TU callbacks go at the final response, not after Timer K', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const h = harness();
+    const r = outgoing('BYE');
+    const finals: number[] = [];
+    // The TU's callbacks close over its call; nothing else holds the call.
+    const send = () => {
+      const call = { legs: new Array(1000).fill(1) as number[] };
+      const tx = h.layer.sendRequest(r, PEER, {
+        onFinal: (res) => finals.push(res.status + call.legs.length * 0),
+        onTimeout: () => finals.push(call.legs.length),
+      });
+      return { tx, held: new WeakRef(call) };
+    };
+    const { tx, held } = send();
+    h.layer.receive(res(r, 200));
+    expect(finals).toEqual([200]);
+    expect(tx.state).toBe(ClientNonInviteState.Completed);
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(held.deref()).toBeUndefined();
+    h.layer.receive(res(r, 200)); // still absorbed
+    expect(finals).toEqual([200]);
+    h.clock.advance(5000);
+    expect(tx.state).toBe(ClientNonInviteState.Terminated);
   });
 
   it('refuses ACK, requests without a magic-cookie branch and branch reuse', () => {

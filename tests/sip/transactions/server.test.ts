@@ -124,6 +124,33 @@ describe('INVITE server transaction (§17.2.1)', () => {
     expect(tx.state).toBe(ServerInviteState.Terminated);
   });
 
+  it('Accepted keeps only the headers it matches on: no SDP, no Contact; the To tag RFC 2543 ACKs match on stays', () => {
+    const h = harness();
+    const r = req({ branch: null, extra: ['Content-Type: application/sdp'] });
+    r.body = Buffer.from('v=0\r\n');
+    h.layer.receive(r);
+    const tx = h.requests[0]!.tx as InviteServerTransaction;
+    tx.respond(createResponse(r, 180, undefined, { toTag: 'lt' }));
+    const ok = createResponse(r, 200, undefined, { toTag: 'lt' });
+    ok.headers.add('Contact', '<sip:12315@127.0.0.1>');
+    ok.body = Buffer.from('v=0\r\n');
+    tx.respond(ok);
+    expect(statuses(h)).toEqual(['180', '200']);
+    expect((h.sent[1]!.msg as SipResponse).body.length).toBeGreaterThan(0); // sent whole
+    expect(tx.request.body.length).toBe(0);
+    expect(tx.request.headers.fields.map((f) => f.name)).toEqual(['Via', 'From', 'To', 'Call-ID', 'CSeq']);
+    expect(tx.request.method).toBe('INVITE');
+    expect(tx.lastResponse!.status).toBe(200);
+    expect(tx.lastResponse!.body.length).toBe(0);
+    expect(tx.lastResponse!.headers.has('Contact')).toBe(false);
+    expect(r.body.length).toBeGreaterThan(0); // the TU's INVITE is untouched
+    h.layer.receive(req({ branch: null }));
+    expect(h.requests).toHaveLength(1);
+    expect(tx.lastResponse!.toTag).toBe('lt');
+    h.layer.receive(req({ branch: null, method: 'ACK', cseqMethod: 'ACK', toTag: 'lt' }));
+    expect(h.acks).toHaveLength(1);
+  });
+
   it('a TU response in a state that does not allow it throws IllegalTransitionError', () => {
     const h = harness();
     const { r, tx } = inviteTx(h);
