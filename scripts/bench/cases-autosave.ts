@@ -2,6 +2,9 @@
  * Autosave latency with many agents typing into their case forms at once, over socket.io as the
  * desktop does it.
  *   npx tsx scripts/bench/cases-autosave.ts [--agents 200] [--interval 1000] [--seconds 20] [--burst 5]
+ * The server runs in this process: give it the young generation `npm start` gives it (scripts/serve.sh),
+ *   NODE_OPTIONS=--max-semi-space-size=2 npx tsx scripts/bench/cases-autosave.ts …
+ * (the agents' process inherits it too); without it V8's default 16 MB semi-spaces apply.
  *
  * The server (Fastify + auth + socket.io with the /cases namespace, file database in WAL mode, the
  * case group commit) runs in this process and listens on 127.0.0.1. The 200 agents run in a child
@@ -285,7 +288,7 @@ if (argv.includes('--client')) {
     `${AGENTS} agents over socket.io (client process separate), case:save every ~${INTERVAL} ms for ${SECONDS} s; WAL, ack after fdatasync; checkpoints ${sqliteCheckpoint ? 'by SQLite in the commit' : 'on a worker'}; load average ${os
       .loadavg()
       .map((x) => x.toFixed(2))
-      .join(' ')}`,
+      .join(' ')}; young generation: ${semiSpace()}`,
   );
   console.log(
     `  open loop: ${(res.open.length / res.openSeconds).toFixed(0)} saves/s  conflicts=${res.conflicts} errors=${res.errors}`,
@@ -321,4 +324,11 @@ if (argv.includes('--client')) {
   repo.close();
   db.close();
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function semiSpace(): string {
+  const flag = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].find((a) =>
+    a.startsWith('--max-semi-space-size='),
+  );
+  return flag ? `${flag.split('=')[1]} MB semi-spaces` : "V8's default";
 }

@@ -10,7 +10,7 @@
 # threads; libuv-worker = the threadpool). OUT=file.jsonl collects sipload's JSON (default /tmp/hotline-cps-trace.jsonl).
 # CPU_PROF=dir writes a V8 CPU profile of every server thread there (node --cpu-prof; main and media worker);
 # summarise with `node scripts/bench/cps-profile.mjs dir/*.cpuprofile`. NODE_FLAGS="..." are passed to the server's
-# node (e.g. --max-semi-space-size=32); SETUP_TRACE=0 runs without the setup trace.
+# node after scripts/serve.sh's own (e.g. --max-semi-space-size=16 for V8's default); SETUP_TRACE=0 runs without the setup trace.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STEPS=${1:-"150 300"}
@@ -41,7 +41,7 @@ for n in $STEPS; do
   [ "${SETUP_TRACE:-1}" = 0 ] && TRACE=
   CALL_SETUP_TRACE=$TRACE DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn \
     SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
-    node ${NODE_FLAGS:-} ${CPU_PROF:+--cpu-prof --cpu-prof-dir="$CPU_PROF/$n"} dist/server/main.js >"$DATA/server.log" 2>&1 &
+    bash scripts/serve.sh ${NODE_FLAGS:-} ${CPU_PROF:+--cpu-prof --cpu-prof-dir="$CPU_PROF/$n"} >"$DATA/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 600); do
     curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break

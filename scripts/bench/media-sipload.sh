@@ -18,7 +18,8 @@
 # SIPLOAD_WORKERS=K spreads the harness over K threads (default 1); NO_BUILD=1 reuses dist/;
 # OUT=file.jsonl collects the JSON results (default /tmp/hotline-bench-MODE.jsonl); SERVER_CPUS / HARNESS_CPUS pin
 # the server and the harness to CPUs (taskset lists, e.g. 1 and 0); WIRE=1 adds the server's own send pacing from a
-# tcpdump capture (kernel timestamps, scripts/bench/wire-pacing.mjs).
+# tcpdump capture (kernel timestamps, scripts/bench/wire-pacing.mjs); NODE_FLAGS="..." go to the server's node after
+# scripts/serve.sh's own.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:?ivr|echo|cps}
@@ -41,7 +42,7 @@ FLOW=12315
 [ "$MODE" = ivr ] && FLOW=bench-loop
 METRICS_TOKEN=bench-metrics-token-0123456789 MEETME_ROOM_SIZE=3 DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn IVR_FLOW=$FLOW \
   SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
-  ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} node dist/server/main.js > "$DATA/server.log" 2>&1 &
+  ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} bash scripts/serve.sh ${NODE_FLAGS:-} > "$DATA/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; cp "$DATA/server.log" /tmp/hotline-bench-server.log 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 100); do

@@ -75,7 +75,7 @@ if [ "$runner" = dist ]; then
     grep -E 'error TS' "$tmp/build.log" | head -5 >&2 || true
   fi
   [ -f dist/server/main.js ] || { echo "dist/server/main.js missing: run npm run build" >&2; exit 1; }
-  cmd=(node dist/server/main.js)
+  cmd=(bash scripts/serve.sh)
 else
   cmd=(npx tsx server/main.ts)
 fi
