@@ -94,27 +94,23 @@ class EndpointHandle implements MediaEndpoint {
 
   /**
    * The first offer of a fresh RTP endpoint is answered in this thread (issue 4: the 200 OK of an INVITE waited
-   * for a round trip to a busy media worker). The core is still told, without waiting: it runs the same
-   * answerOffer on the same parameters and o= session id, so its session state and negotiated media match what
-   * was sent; commands after this one reach it in order (one message port). A differing answer is a bug: logged.
+   * for a round trip to a busy media worker). The core is told the outcome without being waited for — the
+   * negotiated audio and the o= line's state, so later offers and re-INVITEs carry on from what was sent — and
+   * commands after this one reach it in order (one message port).
    */
   private answerHere(offer: string, local: LocalSdpParams): string {
-    const { answer } = answerOffer(
+    const session = new LocalSdpSession(local.address, '-', local.sessionId);
+    const { answer, audio } = answerOffer(
       parseSdp(offer),
       { address: local.address, port: local.port, codecs: local.codecs, telephoneEvent: true },
-      new LocalSdpSession(local.address, '-', local.sessionId),
+      session,
     );
     const sdp = serializeSdp(answer);
     this.localSdp = null;
-    this.call('answer', offer).then(
-      (core) => {
-        if (core !== sdp) log.error({ ep: this.id, here: sdp, core }, 'media core answered an offer differently');
-      },
-      (err: unknown) => {
-        // Closed before the answer reached it (caller hung up at once): nothing to negotiate any more.
-        if (!this.closing && !this.closedByCore) log.warn({ err, ep: this.id }, 'media core could not apply an answer');
-      },
-    );
+    this.call('adoptAnswer', audio, session.state).catch((err: unknown) => {
+      // Closed before the answer reached it (caller hung up at once): nothing to negotiate any more.
+      if (!this.closing && !this.closedByCore) log.warn({ err, ep: this.id }, 'media core could not take an answer');
+    });
     return sdp;
   }
 

@@ -43,7 +43,14 @@ import {
   type ReportBlock,
 } from '../rtp/rtcp.js';
 import { RtpStreamRewriter } from '../rtp/rewriter.js';
-import { LocalSdpSession, answerOffer, createOffer, processAnswer, type NegotiatedAudio } from '../sdp/offer-answer.js';
+import {
+  LocalSdpSession,
+  answerOffer,
+  createOffer,
+  processAnswer,
+  type LocalSdpSessionState,
+  type NegotiatedAudio,
+} from '../sdp/offer-answer.js';
 import { parseSdp, serializeSdp, type Direction, type SessionDescription } from '../sdp/sdp.js';
 import { WavWriter } from '../wav.js';
 import type { Clock } from '../../util/clock.js';
@@ -414,6 +421,8 @@ export class EngineCore {
         return this.createEndpoint(a[0] as string, a[1] as { label?: string; inbandDtmf?: boolean });
       case 'answer':
         return this.answer(this.ep(a[0]), a[1] as string);
+      case 'adoptAnswer':
+        return this.adoptAnswer(this.ep(a[0]), a[1] as NegotiatedAudio, a[2] as LocalSdpSessionState);
       case 'createOffer':
         return this.createOffer(this.ep(a[0]), a[1] as { direction?: Direction } | undefined);
       case 'applyAnswer':
@@ -530,6 +539,16 @@ export class EngineCore {
     const { answer, audio } = answerOffer(parseSdp(offerSdp), this.localParams(ep), ep.sdp);
     this.applyAudio(ep, audio);
     return serializeSdp(answer);
+  }
+
+  /**
+   * The calling thread answered this endpoint's first offer itself (client.ts): take on the outcome — the
+   * negotiated audio and the o= line's state — instead of negotiating the same offer again.
+   */
+  adoptAnswer(ep: Endpoint, audio: NegotiatedAudio, session: LocalSdpSessionState): void {
+    if (!ep.pair) throw new EngineError(`endpoint ${ep.id} (${ep.kind}) negotiates in its own module`);
+    ep.sdp.restore(session);
+    this.applyAudio(ep, audio);
   }
 
   createOffer(ep: Endpoint, opts: { direction?: Direction } = {}): string {

@@ -80,6 +80,11 @@ export function answerDirection(offered: Direction, wish: Direction = 'sendrecv'
 }
 
 /** Owns our o= line across a dialog: same session id, version +1 whenever the description changes (§8). */
+export interface LocalSdpSessionState {
+  version: string;
+  lastBody: string | null;
+}
+
 export class LocalSdpSession {
   readonly sessionId: string;
   private version: bigint;
@@ -100,6 +105,16 @@ export class LocalSdpSession {
 
   get currentVersion(): string {
     return this.version.toString();
+  }
+
+  /** What `stamp` remembers, so another thread's copy of this session can carry on from it (`restore`). */
+  get state(): LocalSdpSessionState {
+    return { version: this.version.toString(), lastBody: this.lastBody };
+  }
+
+  restore(state: LocalSdpSessionState): void {
+    this.version = BigInt(state.version);
+    this.lastBody = state.lastBody;
   }
 
   /**

@@ -1,5 +1,6 @@
 // The first offer of a fresh RTP endpoint is answered in the calling thread (client.ts answerHere): the answer
-// must not wait for the engine, and the engine must end up in the same state as if it had answered itself.
+// must not wait for the engine, and the engine must end up in the same state as if it had answered itself (it
+// takes on the negotiated audio and the o= line's state instead of negotiating again).
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SdpNegotiationError } from '../../../server/media/sdp/offer-answer.js';
@@ -41,7 +42,7 @@ describe('first SDP answer built in the calling thread', () => {
     };
     const sdp = await ep.answer(audioOffer(40000));
     expect(sdp).toMatch(/^m=audio \d+ RTP\/AVP 0 101\r$/m);
-    expect(seen).toEqual(['answer']); // the engine was told, in order, without being waited for
+    expect(seen).toEqual(['adoptAnswer']); // the engine was told the outcome, in order, without being waited for
     release();
     channel.call = real;
   });

@@ -137,6 +137,21 @@ describe('SDP parse/serialize (RFC 4566)', () => {
 describe('offer/answer (RFC 3264)', () => {
   const local = { address: '127.0.0.1', port: 40000 };
 
+  it('a session restored from another copy carries on its o= version (§8): same body same version, changed body +1', () => {
+    const here = new LocalSdpSession('127.0.0.1', '-', '1000');
+    const first = serializeSdp(answerOffer(parseSdp(SIPP), local, here).answer);
+    const there = new LocalSdpSession('127.0.0.1', '-', '1000');
+    there.restore(here.state);
+    expect(serializeSdp(answerOffer(parseSdp(SIPP), local, there).answer)).toBe(first);
+    const moved = serializeSdp(answerOffer(parseSdp(SIPP), { ...local, port: 40002 }, there).answer);
+    expect(moved).toContain('o=- 1000 1001 IN IP4 127.0.0.1\r\n');
+    // Without the restore the copy would start over and repeat version 1000 for a different body.
+    const fresh = new LocalSdpSession('127.0.0.1', '-', '1000');
+    expect(serializeSdp(answerOffer(parseSdp(SIPP), { ...local, port: 40002 }, fresh).answer)).toContain(
+      'o=- 1000 1000 IN IP4',
+    );
+  });
+
   it('answers SIPp with PCMA and its telephone-event PT', () => {
     const s = new LocalSdpSession('127.0.0.1', '-', '1000');
     const { answer, audio } = answerOffer(parseSdp(SIPP), local, s);
