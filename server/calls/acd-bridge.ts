@@ -16,7 +16,6 @@ import { CallEvent, CallState } from './call.js';
 import type { CallManager } from './call-manager.js';
 import type { UacLeg } from './sip-leg.js';
 import { awaitAnswer, type OutboundCalls } from './outbound.js';
-import { loadPromptOnce } from './prompt-ids.js';
 
 export interface QueueRequest {
   queue: string;
@@ -208,7 +207,7 @@ export class AcdCallBridge implements CallControl {
     const lang = p.req.language;
     if (first) {
       const hold = a.prompt(lang, 'queue_hold');
-      if (hold) await safePlay(p.media, [await loadPromptOnce(this.o.engine, hold)]);
+      if (hold) await safePlay(p.media, [await this.o.engine.loadPrompt(hold)]);
     }
     if (p.stopped || p.ringing.size > 0) return;
     this.o.clock.clearTimeout(p.announceTimer);
@@ -216,7 +215,7 @@ export class AcdCallBridge implements CallControl {
       () => void this.announce(p).catch((err: unknown) => this.o.log.warn({ err }, 'queue announcement failed')),
       a.everyMs,
     );
-    if (a.mohFile) void safePlay(p.media, [await loadPromptOnce(this.o.engine, a.mohFile)], { loop: true });
+    if (a.mohFile) void safePlay(p.media, [await this.o.engine.loadPrompt(a.mohFile)], { loop: true });
     else void safePlay(p.media, [{ silenceMs: 1000 }], { loop: true });
   }
 
@@ -245,7 +244,7 @@ export class AcdCallBridge implements CallControl {
     }
     if (p.call.caller.kind === 'trunk') add('queue_callback_offer');
     const items: PlayItem[] = [];
-    for (const f of files) items.push(await loadPromptOnce(this.o.engine, f));
+    for (const f of files) items.push(await this.o.engine.loadPrompt(f));
     if (p.stopped || p.ringing.size > 0) return;
     if (items.length) await safePlay(p.media, items);
     if (!p.stopped && p.ringing.size === 0) void this.holdMusic(p, false).catch(() => undefined);
@@ -255,7 +254,7 @@ export class AcdCallBridge implements CallControl {
     p.stopped = true;
     this.o.clock.clearTimeout(p.announceTimer);
     const f = this.o.announcements.prompt(p.req.language, 'queue_callback_ok');
-    if (f) await safePlay(p.media, [await loadPromptOnce(this.o.engine, f)]);
+    if (f) await safePlay(p.media, [await this.o.engine.loadPrompt(f)]);
     p.call.hangupBy ??= 'system';
     p.call.inbound.hangup();
   }

@@ -22,7 +22,6 @@ import type { CallHandler } from './inbound.js';
 import { UacLeg, UasLeg, type EndReason } from './sip-leg.js';
 import { safePlay } from './acd-bridge.js';
 import { EndpointReserve } from './endpoint-reserve.js';
-import { loadPromptOnce } from './prompt-ids.js';
 
 export interface AccessHandler {
   /**
@@ -216,7 +215,7 @@ export class CallManager implements CallHandler {
       if (!(await ctx.answer())) return;
       call.move(CallEvent.Answered);
       const p = this.o.testPrompt;
-      await safePlay(media, [typeof p === 'string' ? await loadPromptOnce(this.o.engine, p) : p]);
+      await safePlay(media, [typeof p === 'string' ? await this.o.engine.loadPrompt(p) : p]);
       ctx.hangup();
       return;
     }

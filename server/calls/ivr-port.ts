@@ -10,7 +10,6 @@ import type { MediaEndpoint, MediaEngine } from '../media/engine/api.js';
 import type { IvrCallPort, IvrEnqueueRequest, IvrEnqueueResult, IvrPrompt, PlayOutcome } from '../ivr/port.js';
 import type { Clock } from '../util/clock.js';
 import { safePlay, type AcdCallBridge, type QueueOutcome } from './acd-bridge.js';
-import { loadPromptOnce } from './prompt-ids.js';
 import type { Call } from './call.js';
 import type { CallManager } from './call-manager.js';
 import type { UacLeg } from './sip-leg.js';
@@ -51,7 +50,7 @@ export class CallIvrPort implements IvrCallPort {
     if (recent.length > 64) recent.splice(0, recent.length - 64);
     const ids = [];
     try {
-      for (const p of prompts) ids.push(await loadPromptOnce(this.o.engine, p.file));
+      for (const p of prompts) ids.push(await this.o.engine.loadPrompt(p.file));
     } catch (err) {
       this.o.log.error({ err }, 'IVR prompt could not be loaded');
       return 'done';

@@ -281,6 +281,7 @@ class RecordingHandle implements Recording {
 export class EngineClient implements MediaEngine {
   private readonly kinds = new Map<string, EndpointKindFactory>();
   private readonly endpoints = new Map<string, EndpointHandle>();
+  private readonly promptIds = new Map<string, Promise<PromptId>>();
   private closing: Promise<void> | null = null;
 
   constructor(readonly channel: EngineChannel) {
@@ -372,8 +373,21 @@ export class EngineClient implements MediaEngine {
     return new RecordingHandle(this, r.id, r.file);
   }
 
-  async loadPrompt(file: string): Promise<PromptId> {
-    return (await this.channel.call('loadPrompt', [file])) as PromptId;
+  /**
+   * Asked once per path: the core keeps a loaded WAV for its lifetime, so the id of a path never changes, and
+   * asking again was a round trip to the media worker per prompt per call (issue 4). A failed load is
+   * forgotten (the file may appear later).
+   */
+  loadPrompt(file: string): Promise<PromptId> {
+    let p = this.promptIds.get(file);
+    if (!p) {
+      p = this.channel.call('loadPrompt', [file]) as Promise<PromptId>;
+      this.promptIds.set(file, p);
+      p.catch(() => {
+        if (this.promptIds.get(file) === p) this.promptIds.delete(file);
+      });
+    }
+    return p;
   }
 
   stats(): Promise<EngineStats> {

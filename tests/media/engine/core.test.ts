@@ -409,6 +409,39 @@ describe('media engine core (FakeClock)', () => {
   });
 });
 
+describe('prompt ids (EngineClient.loadPrompt)', () => {
+  it('asks the core once per path, also for concurrent callers; a failed load is asked again later', async () => {
+    const engine = createMediaEngineWithClock({}, new FakeClock(0));
+    const dir = mkdtempSync(join(tmpdir(), 'engine-prompts-'));
+    // The core's command channel is this unit's boundary: count what crosses it.
+    const channel = (engine as unknown as { channel: { call(cmd: string, args: unknown[]): Promise<unknown> } })
+      .channel;
+    const real = channel.call.bind(channel);
+    const asked: string[] = [];
+    channel.call = (cmd, args) => {
+      if (cmd === 'loadPrompt') asked.push(String(args[0]));
+      return real(cmd, args);
+    };
+    try {
+      const { writeFileSync } = await import('node:fs');
+      const w = join(dir, 'w.wav');
+      writeFileSync(w, encodeWav([tonePcm(400, 100)]));
+      const ids = await Promise.all([engine.loadPrompt(w), engine.loadPrompt(w)]);
+      expect(ids[0]).toBe(ids[1]);
+      expect(await engine.loadPrompt(w)).toBe(ids[0]);
+      expect(asked).toEqual([w]);
+      const late = join(dir, 'late.wav');
+      await expect(engine.loadPrompt(late)).rejects.toThrow();
+      writeFileSync(late, encodeWav([tonePcm(400, 100)]));
+      expect(await engine.loadPrompt(late)).toMatch(/late\.wav$/);
+      expect(asked).toEqual([w, late, late]);
+    } finally {
+      await engine.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('media clock catch-up', () => {
   it('a stalled thread catches up by one frame at most, and ignores backlogged ticks', async () => {
     let fire: (k: number, late: number) => void = () => undefined;
