@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { apiFor } from '../helpers/api.js';
 import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
 import { launchChromium, type LaunchOptions, type TestBrowser } from '../helpers/browser.js';
 import { makeTestFlowsDir } from '../helpers/ivr-flows.js';
@@ -49,6 +50,9 @@ export function captureConsole(page: Page, tb: TestBrowser, tag?: string): void 
   page.on('pageerror', (e) => tb.consoleLines.push(`[${pre}pageerror] ${e.message}`));
 }
 
+/** tests/helpers/api.ts's client with full URLs: the e2e steps know the server's address, not a server handle. */
+const absoluteApi = apiFor({ httpUrl: '' });
+
 /** A JSON request beside the UI: status and parsed body, whatever the status. */
 export async function rest<T>(
   url: string,
@@ -56,17 +60,9 @@ export async function rest<T>(
   token: string | null,
   body?: unknown,
 ): Promise<{ status: number; data: T }> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, data: (await res.json()) as T };
+  const r = await absoluteApi<T>(method, url, token, body);
+  return { status: r.status, data: r.body };
 }
-
 /** As rest(), for requests that must succeed: the body, or an error naming the request and the answer. */
 export async function restOk<T>(url: string, method: string, token: string | null, body?: unknown): Promise<T> {
   const r = await rest<T>(url, method, token, body);
