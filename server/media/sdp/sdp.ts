@@ -198,12 +198,16 @@ export function serializeSdp(d: SessionDescription): string {
     `o=${o.username} ${o.sessionId} ${o.sessionVersion} ${o.netType} ${o.addrType} ${o.address}`,
     `s=${d.sessionName || '-'}`,
   ];
-  const before = (t: string) => d.other.filter((l) => l.type === t).map((l) => `${t}=${l.value}`);
-  for (const t of ['i', 'u', 'e', 'p']) out.push(...before(t));
+  // §5 order: i u e p, c, b, t, r z k, then anything else. Plain loops: this runs for every answer and
+  // offer (twice, see LocalSdpSession.stamp); with filter/map/spread it was among the main thread's top allocators.
+  const other = (types: string) => {
+    for (const t of types) for (const l of d.other) if (l.type === t) out.push(`${t}=${l.value}`);
+  };
+  other('iuep');
   if (d.connection) out.push(connLine(d.connection));
   for (const b of d.bandwidths) out.push(`b=${b}`);
   for (const t of d.timing) out.push(`t=${t}`);
-  for (const t of ['r', 'z', 'k']) out.push(...before(t));
+  other('rzk');
   for (const l of d.other) if (!'iueprzk'.includes(l.type)) out.push(`${l.type}=${l.value}`);
   for (const a of d.attributes) out.push(attrLine(a));
   for (const m of d.media) {
