@@ -84,12 +84,31 @@ export abstract class SipMessage {
   get to(): NameAddr {
     return parseNameAddr(this.requireHeader('To'));
   }
+  /**
+   * Tags are asked for several times per message on the way through the stack (matching, dialogs, calls),
+   * and each ask parsed the whole name-addr: remembered against the raw header value they came from, so a
+   * rewritten header is parsed again.
+   */
   get fromTag(): string | null {
-    return this.from.params.get('tag') ?? null;
+    const raw = this.requireHeader('From');
+    if (raw !== this.fromTagOf) {
+      this.fromTagValue = parseNameAddr(raw).params.get('tag') ?? null;
+      this.fromTagOf = raw;
+    }
+    return this.fromTagValue;
   }
   get toTag(): string | null {
-    return this.to.params.get('tag') ?? null;
+    const raw = this.requireHeader('To');
+    if (raw !== this.toTagOf) {
+      this.toTagValue = parseNameAddr(raw).params.get('tag') ?? null;
+      this.toTagOf = raw;
+    }
+    return this.toTagValue;
   }
+  private fromTagOf: string | undefined = undefined;
+  private fromTagValue: string | null = null;
+  private toTagOf: string | undefined = undefined;
+  private toTagValue: string | null = null;
   /** All Via entries, top first. */
   get vias(): Via[] {
     return this.headers.getAll('Via').map(parseVia);

@@ -10,6 +10,7 @@ import {
   newCallId,
   newTag,
   reasonPhrase,
+  withTag,
 } from '../../../server/sip/message/build.js';
 import { serializeMessage } from '../../../server/sip/parser/index.js';
 import { parse, req, res } from '../transactions/helpers.js';
@@ -60,6 +61,16 @@ describe('createResponse (§8.2.6)', () => {
     expect(out.callId).toBe('abc@127.0.0.1');
     expect(out.headers.get('CSeq')).toBe('7 INVITE');
     expect(out.headers.fields.map((f) => f.name)).toEqual(['Via', 'Via', 'From', 'To', 'Call-ID', 'CSeq']);
+  });
+
+  it('toTag and fromTag follow a rewritten header (remembered per raw value, not per message)', () => {
+    const out = createResponse(req(), 180, undefined, { toTag: 'one' });
+    expect(out.toTag).toBe('one');
+    out.headers.set('To', withTag('<sip:12315@127.0.0.1>', 'two'));
+    expect(out.toTag).toBe('two');
+    expect(out.fromTag).toBe(out.from.params.get('tag'));
+    out.headers.set('From', '<sip:a@127.0.0.1>');
+    expect(out.fromTag).toBeNull();
   });
 
   it('adds a To tag for > 100 (given or fresh), none for 100 Trying', () => {
