@@ -79,12 +79,13 @@ export function answerDirection(offered: Direction, wish: Direction = 'sendrecv'
   return dirOf(canRecv(offered) && canSend(wish), canSend(offered) && canRecv(wish));
 }
 
-/** Owns our o= line across a dialog: same session id, version +1 whenever the description changes (§8). */
+/** What a LocalSdpSession remembers between descriptions (plain data: it crosses to the media worker). */
 export interface LocalSdpSessionState {
   version: string;
   lastBody: string | null;
 }
 
+/** Owns our o= line across a dialog: same session id, version +1 whenever the description changes (§8). */
 export class LocalSdpSession {
   readonly sessionId: string;
   private version: bigint;

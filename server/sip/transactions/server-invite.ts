@@ -84,7 +84,6 @@ export class InviteServerTransaction extends TransactionBase<ServerInviteState, 
   private lastFinal: SipResponse | null = null;
   private intervalG: number;
   private handlers: ServerTransactionHandlers = {};
-
   private invite: SipRequest;
 
   constructor(
