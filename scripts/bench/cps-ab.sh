@@ -9,7 +9,8 @@
 #   PROF=1 bash scripts/bench/cps-ab.sh run /tmp/cps-a 300 10   # + node --cpu-prof into ROOT/prof
 #
 # Output: one line per run (build, cps, established/failed, setup p50/p99/max, server CPU); full JSON in
-# $OUT. Server and harness share one fresh network namespace with only loopback.
+# $OUT. Server and harness share one fresh network namespace with only loopback. NODE_FLAGS="..." go to every
+# build's node (e.g. --max-semi-space-size=2, as scripts/serve.sh runs it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
@@ -44,7 +45,7 @@ one() { # root cps
   [ "${PROF:-}" = 1 ] && { mkdir -p "$root/prof"; prof=(--cpu-prof --cpu-prof-dir "$root/prof"); }
   DATA_DIR=$data SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn \
     SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
-    node "${prof[@]}" "$root/dist/server/main.js" >"$data/server.log" 2>&1 &
+    node ${NODE_FLAGS:-} "${prof[@]}" "$root/dist/server/main.js" >"$data/server.log" 2>&1 &
   pid=$!
   # A loaded machine can take many seconds to start the server; calls sent earlier would only measure
   # SIP retransmission back-off.
