@@ -49,6 +49,10 @@ for _ in $(seq 1 100); do
   curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break
   sleep 0.1
 done
+# SERVER_NICE=N: every thread of the server at nice N (negative needs root/CAP_SYS_NICE), for A/B of scheduling.
+if [ -n "${SERVER_NICE:-}" ]; then
+  for t in /proc/"$PID"/task/*; do renice -n "$SERVER_NICE" -p "${t##*/}" >/dev/null; done
+fi
 echo "server pid $PID ($(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); MEDIA_PACING=${MEDIA_PACING:-default})"
 W=${SIPLOAD_WORKERS:-1}
 HARNESS=(node)
