@@ -1,4 +1,4 @@
-import type { CSeq, Endpoint, HeaderField, NameAddr, SipUri, Via } from './types.js';
+import type { CSeq, Endpoint, HeaderField, NameAddr, ReadonlyVia, SipUri, Via } from './types.js';
 import { canonicalHeaderName } from './headers.js';
 import { parseCSeq, parseNameAddr, parseNameAddrList, parseVia } from './grammar.js';
 
@@ -113,9 +113,20 @@ export abstract class SipMessage {
   get vias(): Via[] {
     return this.headers.getAll('Via').map(parseVia);
   }
-  get topVia(): Via {
-    return parseVia(this.requireHeader('Via'));
+  /**
+   * Read by the transaction key, the response route and the client matching, several times per message: parsed
+   * once per raw value and shared, hence read-only (a rewritten Via header is parsed again).
+   */
+  get topVia(): ReadonlyVia {
+    const raw = this.requireHeader('Via');
+    if (raw !== this.topViaOf || !this.topViaValue) {
+      this.topViaValue = parseVia(raw);
+      this.topViaOf = raw;
+    }
+    return this.topViaValue;
   }
+  private topViaOf: string | undefined = undefined;
+  private topViaValue: ReadonlyVia | null = null;
   get contacts(): NameAddr[] {
     return this.headers.getAll('Contact').flatMap(parseNameAddrList);
   }

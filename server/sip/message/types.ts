@@ -45,6 +45,9 @@ export interface Via {
   params: Params; // branch, received, rport (null when empty), maddr, ttl
 }
 
+/** A Via as a message hands it out to read (SipMessage.topVia is shared by every reader of one message). */
+export type ReadonlyVia = Readonly<Omit<Via, 'params'>> & { readonly params: ReadonlyMap<string, string | null> };
+
 export interface CSeq {
   seq: number; // 0 .. 2^31-1 (§8.1.1.5)
   method: string;

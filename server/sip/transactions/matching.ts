@@ -4,7 +4,7 @@
  */
 import { MAGIC_COOKIE } from '../message/build.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
-import type { Endpoint, SipUri, Via } from '../message/types.js';
+import type { Endpoint, ReadonlyVia, SipUri } from '../message/types.js';
 
 export interface ServerKey {
   key: string;
@@ -70,7 +70,7 @@ export function clientKeyOfRequest(req: SipRequest): string {
   return branch + SEP + req.method;
 }
 
-function sentBy(via: Via): string {
+function sentBy(via: ReadonlyVia): string {
   return via.host + ':' + (via.port ?? '');
 }
 

@@ -63,6 +63,15 @@ describe('createResponse (§8.2.6)', () => {
     expect(out.headers.fields.map((f) => f.name)).toEqual(['Via', 'Via', 'From', 'To', 'Call-ID', 'CSeq']);
   });
 
+  it('topVia is parsed once per raw value and read again after the Via header is rewritten', () => {
+    const r = req();
+    expect(r.topVia).toBe(r.topVia);
+    expect(r.topVia.params.get('branch')).toBe('z9hG4bK-1');
+    r.headers.fields.find((f) => f.name === 'Via')!.value = 'SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-2;rport=5070';
+    expect(r.topVia.params.get('branch')).toBe('z9hG4bK-2');
+    expect(r.topVia.params.get('rport')).toBe('5070');
+  });
+
   it('toTag and fromTag follow a rewritten header (remembered per raw value, not per message)', () => {
     const out = createResponse(req(), 180, undefined, { toTag: 'one' });
     expect(out.toTag).toBe('one');
