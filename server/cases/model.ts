@@ -3,6 +3,7 @@ import type { Categories } from './categories.js';
 import { checkCreditCode, CREDIT_CODE_MESSAGES, normalizeCreditCode } from './credit-code.js';
 import type { DeadlineKind } from './deadlines.js';
 import { CASE_TYPES, type CaseStatus, type CaseType } from './workflow.js';
+import { codePoints } from '../util/text.js';
 
 /** Case data shapes, field validation and the per-type wrap-up completeness check. Pure. */
 
@@ -321,24 +322,4 @@ export function checkWrapUp(c: CaseFields & { type: CaseType }, categories: Cate
 
 export function fieldLabel(f: string): string {
   return (FIELD_LABELS as Record<string, string>)[f] ?? f;
-}
-
-/**
- * Characters (code points) without building an array: `[...text]` made one string per character, ~100 KB
- * of garbage for every autosave of a 4,000-character description, and the scavenges it caused were
- * most of the slow saves' GC pauses. Only called when the UTF-16 length is over the limit.
- */
-export function codePoints(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length - 1; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
 }

@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { defaultCalendar, shanghaiDate, type WorkingCalendar } from '../calendar/index.js';
 import type { Database } from '../storage/database.js';
 import { createLogger, maskPhone } from '../util/log.js';
+import { codePoints } from '../util/text.js';
 import { areaName, areaRange } from './areas.js';
 import { Categories, defaultCategories } from './categories.js';
 import demoUnits from './demo-units.json' with { type: 'json' };
@@ -548,7 +549,7 @@ export class CaseRepository {
     }
     if (filter.respondent) {
       const t = filter.respondent.trim();
-      if ([...t].length >= 3) {
+      if (codePoints(t) >= 3) {
         fts.push(`respondent_name : ${ftsPhrase(t)}`);
       } else if (t) {
         where.push('c.respondent_name >= ? AND c.respondent_name < ?');
@@ -557,7 +558,7 @@ export class CaseRepository {
     }
     if (filter.q) {
       const t = filter.q.trim();
-      if ([...t].length >= 3) {
+      if (codePoints(t) >= 3) {
         fts.push(ftsPhrase(t));
       } else if (t) {
         // Too short for trigrams: a table scan, bounded to the newest SHORT_TEXT_SCAN cases so a rare
@@ -876,7 +877,7 @@ export class CaseRepository {
       const reason = t.reason?.trim() ?? '';
       const errors: FieldError[] = [];
       if (rule.reason && !reason) errors.push({ field: 'reason', code: 'required', message: '请填写理由' });
-      if ([...reason].length > 1000) errors.push({ field: 'reason', code: 'too_long', message: '不能超过 1000 个字' });
+      if (codePoints(reason) > 1000) errors.push({ field: 'reason', code: 'too_long', message: '不能超过 1000 个字' });
       let unit: OrgUnit | null = null;
       if (rule.unit) {
         unit = t.unitId === undefined ? null : this.unit(t.unitId);

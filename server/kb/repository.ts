@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../storage/database.js';
+import { codePoints } from '../util/text.js';
 import seedData from './seed-articles.json' with { type: 'json' };
 import { kbMigrations } from './schema.js';
 
@@ -171,8 +172,8 @@ export class KbRepository {
     const terms = searchTerms(q);
     if (terms.length === 0) return [];
     const limit = Math.min(Math.max(1, o.limit ?? 20), 100);
-    const long = terms.filter((t) => [...t].length >= 3);
-    const short = terms.filter((t) => [...t].length < 3);
+    const long = terms.filter((t) => codePoints(t) >= 3);
+    const short = terms.filter((t) => codePoints(t) < 3);
     const where = ['a.deleted = 0'];
     const args: (string | number)[] = [];
     for (const t of short) {

@@ -2,6 +2,7 @@ import { areaInfo, areaName } from '../cases/areas.js';
 import { defaultCategories, type Categories } from '../cases/categories.js';
 import { checkCreditCode, CREDIT_CODE_MESSAGES, normalizeCreditCode } from '../cases/credit-code.js';
 import type { FieldError } from '../cases/model.js';
+import { codePoints } from '../util/text.js';
 
 /**
  * 维权站 (merchant stations): businesses that agreed to settle consumer disputes directly, reached in a
@@ -99,7 +100,7 @@ export function validateStation(f: StationFields, checks: StationChecks = {}): F
   if (!f.name) err('name', 'required', '请填写维权站名称');
   for (const [k, max] of Object.entries(MAX_LEN)) {
     const v = f[k as keyof StationFields] as string;
-    if ([...v].length > max) err(k, 'too_long', `不能超过 ${max} 个字`);
+    if (codePoints(v) > max) err(k, 'too_long', `不能超过 ${max} 个字`);
   }
   if (f.creditCode) {
     const p = checkCreditCode(f.creditCode);
