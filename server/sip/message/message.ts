@@ -62,6 +62,15 @@ export class SipHeaders {
 
 const EMPTY_BODY = Buffer.alloc(0);
 
+/** Slots of SipMessage's parsed-header memo. */
+enum Parsed {
+  FromTag,
+  ToTag,
+  TopVia,
+}
+
+const tagOf = (raw: string): string | null => parseNameAddr(raw).params.get('tag') ?? null;
+
 /** What both requests and responses have (§7). Typed accessors parse from the raw values on demand. */
 export abstract class SipMessage {
   readonly headers = new SipHeaders();
@@ -84,54 +93,42 @@ export abstract class SipMessage {
   get to(): NameAddr {
     return parseNameAddr(this.requireHeader('To'));
   }
-  /**
-   * Tags are asked for several times per message on the way through the stack (matching, dialogs, calls),
-   * and each ask parsed the whole name-addr: remembered against the raw header value they came from, so a
-   * rewritten header is parsed again.
-   */
+  /** The From tag, parsed once per raw value (see `parsedOnce`). */
   get fromTag(): string | null {
-    const raw = this.requireHeader('From');
-    if (raw !== this.fromTagOf) {
-      this.fromTagValue = parseNameAddr(raw).params.get('tag') ?? null;
-      this.fromTagOf = raw;
-    }
-    return this.fromTagValue;
+    return this.parsedOnce(Parsed.FromTag, 'From', tagOf);
   }
   get toTag(): string | null {
-    const raw = this.requireHeader('To');
-    if (raw !== this.toTagOf) {
-      this.toTagValue = parseNameAddr(raw).params.get('tag') ?? null;
-      this.toTagOf = raw;
-    }
-    return this.toTagValue;
+    return this.parsedOnce(Parsed.ToTag, 'To', tagOf);
   }
-  private fromTagOf: string | undefined = undefined;
-  private fromTagValue: string | null = null;
-  private toTagOf: string | undefined = undefined;
-  private toTagValue: string | null = null;
   /** All Via entries, top first. */
   get vias(): Via[] {
     return this.headers.getAll('Via').map(parseVia);
   }
-  /**
-   * Read by the transaction key, the response route and the client matching, several times per message: parsed
-   * once per raw value and shared, hence read-only (a rewritten Via header is parsed again).
-   */
+  /** Parsed once per raw value and shared by every reader of this message, hence read-only. */
   get topVia(): ReadonlyVia {
-    const raw = this.requireHeader('Via');
-    if (raw !== this.topViaOf || !this.topViaValue) {
-      this.topViaValue = parseVia(raw);
-      this.topViaOf = raw;
-    }
-    return this.topViaValue;
+    return this.parsedOnce(Parsed.TopVia, 'Via', parseVia);
   }
-  private topViaOf: string | undefined = undefined;
-  private topViaValue: ReadonlyVia | null = null;
   get contacts(): NameAddr[] {
     return this.headers.getAll('Contact').flatMap(parseNameAddrList);
   }
   get contentType(): string | undefined {
     return this.headers.get('Content-Type');
+  }
+
+  /**
+   * The tags and the top Via are asked for several times per message on its way through the stack (transaction
+   * key, response route, dialog and call matching), and each ask parsed the header again. They are remembered
+   * against the raw value they came from, so a rewritten header (the transport's received/rport stamp) is
+   * parsed again.
+   */
+  private parsed: Array<{ raw: string; value: unknown } | undefined> | undefined;
+  private parsedOnce<T>(slot: Parsed, header: string, parse: (raw: string) => T): T {
+    const raw = this.requireHeader(header);
+    const hit = this.parsed?.[slot];
+    if (hit?.raw === raw) return hit.value as T;
+    const value = parse(raw);
+    (this.parsed ??= [])[slot] = { raw, value };
+    return value;
   }
 
   protected requireHeader(name: string): string {
