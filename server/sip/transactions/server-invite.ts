@@ -137,16 +137,16 @@ export class InviteServerTransaction extends TransactionBase<ServerInviteState, 
       });
     } else if (res.status < 300) {
       this.fire(E.Tu2xx, (from) => {
-        if (from === S.Proceeding) {
-          this.stopTimer(E.TryingTimer);
-          this.startTimer(E.TimerL, timerL(this.ctx.timers));
-        }
         this.transmit(res, this.dest);
         // Accepted only absorbs retransmissions and matches RFC 2543 ACKs by To tag for Timer L
         // (32 s), long after the call has ended: it keeps what it matches on, not the SDP and headers.
-        this.lastProvisional = null;
         this.lastFinal = matchingSkeleton(res);
-        this.invite = matchingSkeleton(this.invite);
+        if (from === S.Proceeding) {
+          this.stopTimer(E.TryingTimer);
+          this.startTimer(E.TimerL, timerL(this.ctx.timers));
+          this.lastProvisional = null;
+          this.invite = matchingSkeleton(this.invite);
+        }
       });
     } else {
       this.fire(E.TuFailure, () => {
