@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freeSipPort, freeTcpPort, isPortFree, rtpPortRange, LOOPBACK, type PortRange } from './ports.js';
+import { freeSipPort, freeTcpPort, isPortBoundBy, rtpPortRange, LOOPBACK, type PortRange } from './ports.js';
 import { makeSilenceWav, makeToneWav } from './sox.js';
 import { makeTempDir, removeTempDir, sleep, trackChild, waitUntil } from './tmp.js';
 
@@ -303,6 +303,12 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
   while (!sock) {
     if (exited) return fail('exited during start-up');
     if (Date.now() > deadline) return fail(`ctrl_tcp not up after ${startTimeout} ms`);
+    // Connect only once baresip itself listens there: a port picked by bind-0-then-close can be
+    // taken by another process meanwhile, and talking to that one would be a confusing failure.
+    if (!isPortBoundBy(child.pid!, ctrlPort, 'tcp')) {
+      await sleep(20);
+      continue;
+    }
     try {
       sock = await connect();
     } catch {
@@ -319,7 +325,7 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
   // A broken control socket must not crash the test process; the log says what happened.
   s.on('error', (err) => (output += `\n[helper] ctrl_tcp error: ${err.message}`));
   try {
-    await waitUntil(async () => exited || !(await isPortFree(sipPort, ['udp'])), deadline - Date.now(), 'SIP port');
+    await waitUntil(async () => exited || isPortBoundBy(child.pid!, sipPort, 'udp'), deadline - Date.now(), 'SIP port');
   } catch {
     s.destroy();
     return fail(`SIP port ${sipPort} not bound`);

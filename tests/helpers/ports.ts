@@ -13,6 +13,7 @@
  * it is returned, in case a peer from an earlier file in the same slot is still shutting down.
  */
 import dgram from 'node:dgram';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
@@ -65,6 +66,35 @@ export async function isPortFree(port: number, protos: PortProto[] = ['udp', 'tc
   } finally {
     await Promise.all(held.map((h) => h.close()));
   }
+}
+
+/**
+ * True if process `pid` holds a socket bound to `port` on IPv4. "The port is busy" alone does not say
+ * that a freshly started peer bound it: another process may hold it, and the peer is about to fail.
+ */
+export function isPortBoundBy(pid: number, port: number, proto: PortProto): boolean {
+  const inodes = new Set<string>();
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of readFileSync(`/proc/net/${proto}`, 'utf8').split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length > 9 && cols[1]!.endsWith(`:${hexPort}`)) inodes.add(cols[9]!);
+  }
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false; // gone
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m && inodes.has(m[1]!)) return true;
+    } catch {
+      // closed between readdir and readlink
+    }
+  }
+  return false;
 }
 
 /** A port the kernel says is free for `proto` on 127.0.0.1. */

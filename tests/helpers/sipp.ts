@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeUdpPort, freeTcpPort, isPortFree, rtpPortRange, LOOPBACK } from './ports.js';
+import { freeUdpPort, freeTcpPort, isPortBoundBy, rtpPortRange, LOOPBACK } from './ports.js';
 import { makeTempDir, removeTempDir, trackChild, waitUntil } from './tmp.js';
 
 export const SIPP_SCENARIOS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../sipp/scenarios');
@@ -242,15 +242,29 @@ function launch(p: Prepared, timeoutMs: number): Running {
 
 /** Runs a SIPp client to completion (or until `timeoutMs`, then SIGKILL) and collects its results. */
 export async function runSipp(o: RunSippOptions): Promise<SippResult> {
-  const p = await prepare(o, 'uac');
-  p.args.splice(0, 0, o.target);
-  p.args.push('-m', String(o.calls ?? 1));
-  if (o.users !== undefined) p.args.push('-users', String(o.users));
-  else p.args.push('-r', String(o.rate ?? 10));
-  const res = await launch(p, o.timeoutMs).done;
-  // Everything useful has been read into the result; the dir survives only with KEEP_PEER_DIRS=1.
-  if (p.ownDir) removeTempDir(p.dir);
-  return res;
+  for (let attempt = 1; ; attempt++) {
+    const p = await prepare(o, 'uac');
+    p.args.splice(0, 0, o.target);
+    p.args.push('-m', String(o.calls ?? 1));
+    if (o.users !== undefined) p.args.push('-users', String(o.users));
+    else p.args.push('-r', String(o.rate ?? 10));
+    const res = await launch(p, o.timeoutMs).done;
+    // Everything useful has been read into the result; the dir survives only with KEEP_PEER_DIRS=1.
+    if (p.ownDir) removeTempDir(p.dir);
+    if (attempt < BIND_ATTEMPTS && portsWerePicked(o) && lostPortRace(res)) continue;
+    return res;
+  }
+}
+
+/**
+ * A port picked by bind-0-then-close can be taken by another process before SIPp binds it (test files
+ * run side by side in one namespace). SIPp then exits at once, before sending anything, so starting it
+ * again on fresh ports is safe. Ports the caller chose are never swapped.
+ */
+const BIND_ATTEMPTS = 4;
+const portsWerePicked = (o: SippCommon): boolean => o.localPort === undefined && o.mediaPort === undefined;
+export function lostPortRace(res: Pick<SippResult, 'exitCode' | 'stderr' | 'stdout'>): boolean {
+  return res.exitCode !== 0 && /Unable to bind [^\n]*errno = 98/.test(res.stderr + res.stdout);
 }
 
 export interface StartSippUasOptions extends SippCommon {
@@ -276,6 +290,23 @@ export interface SippUas {
 
 /** Starts a background SIPp server and resolves once its SIP port is bound. */
 export async function startSippUas(o: StartSippUasOptions): Promise<SippUas> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSippUasOnce(o);
+    } catch (err) {
+      if (!(err instanceof SippStartError && attempt < BIND_ATTEMPTS && portsWerePicked(o) && lostPortRace(err.result)))
+        throw err;
+    }
+  }
+}
+
+class SippStartError extends Error {
+  constructor(readonly result: SippResult) {
+    super(`sipp UAS exited at start (code ${result.exitCode}): ${result.stderr || result.stdout.slice(-2000)}`);
+  }
+}
+
+async function startSippUasOnce(o: StartSippUasOptions): Promise<SippUas> {
   const p = await prepare(o, 'uas');
   if (o.calls !== undefined) p.args.push('-m', String(o.calls));
   if (o.rtpEcho) p.args.push('-rtp_echo');
@@ -285,7 +316,7 @@ export async function startSippUas(o: StartSippUasOptions): Promise<SippUas> {
   const proto = (o.transport ?? 'u1') === 't1' ? 'tcp' : 'udp';
   try {
     await waitUntil(
-      async () => exited || !(await isPortFree(p.localPort, [proto])),
+      async () => exited || isPortBoundBy(r.child.pid!, p.localPort, proto),
       5_000,
       `sipp UAS on ${p.localPort}`,
     );
@@ -295,7 +326,8 @@ export async function startSippUas(o: StartSippUasOptions): Promise<SippUas> {
   }
   if (exited) {
     const res = await r.done;
-    throw new Error(`sipp UAS exited at start (code ${res.exitCode}): ${res.stderr || res.stdout.slice(-2000)}`);
+    if (p.ownDir) removeTempDir(p.dir);
+    throw new SippStartError(res);
   }
   let stopping: Promise<SippResult> | null = null;
   const cleanupDir = () => {

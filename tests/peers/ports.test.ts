@@ -1,6 +1,15 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freeSipPort, freeTcpPort, freeUdpPort, isPortFree, poolSlot, rtpPortRange } from '../helpers/ports.js';
+import { spawnSync } from 'node:child_process';
+import {
+  freeSipPort,
+  freeTcpPort,
+  freeUdpPort,
+  isPortBoundBy,
+  isPortFree,
+  poolSlot,
+  rtpPortRange,
+} from '../helpers/ports.js';
 
 const held: dgram.Socket[] = [];
 afterEach(() => {
@@ -28,6 +37,16 @@ describe('ports', () => {
     await holdUdp(u);
     expect(await isPortFree(u, ['udp'])).toBe(false);
     expect(await isPortFree(u, ['tcp'])).toBe(true);
+  });
+
+  it('tells which process holds a port, not only that someone does', async () => {
+    const u = await freeUdpPort();
+    expect(isPortBoundBy(process.pid, u, 'udp')).toBe(false);
+    await holdUdp(u);
+    expect(isPortBoundBy(process.pid, u, 'udp')).toBe(true);
+    expect(isPortBoundBy(process.pid, u, 'tcp')).toBe(false);
+    const other = spawnSync('true');
+    expect(isPortBoundBy(other.pid!, u, 'udp')).toBe(false);
   });
 
   it('freeSipPort({alsoNext}) leaves port and port+1 free for UDP and TCP', async () => {

@@ -3,7 +3,9 @@
  * (uas_*.xml) on loopback. Our own server will later replace the stand-ins.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import dgram from 'node:dgram';
 import {
+  lostPortRace,
   parseSippStatCsv,
   runSipp,
   scenarioPath,
@@ -99,6 +101,22 @@ describe('runSipp / startSippUas', () => {
     expect(killed.timedOut).toBe(true);
     expect(killed.signal).toBe('SIGKILL');
     expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
+  it('recognises SIPp losing its port to another process, the race that makes the helpers start it again', async () => {
+    const squatter = dgram.createSocket('udp4');
+    await new Promise<void>((r) => squatter.bind(0, '127.0.0.1', () => r()));
+    try {
+      const port = squatter.address().port;
+      const taken = await runSipp({ scenario: 'uac', target: '127.0.0.1:9', localPort: port, timeoutMs: 5_000 });
+      expect(taken.exitCode).not.toBe(0);
+      expect(lostPortRace(taken)).toBe(true);
+      await expect(uas('uas', { localPort: port })).rejects.toThrow(/exited at start/);
+    } finally {
+      squatter.close();
+    }
+    const noAnswer = await runSipp({ scenario: 'uac', target: '127.0.0.1:9', timeoutMs: 1_000 });
+    expect(lostPortRace(noAnswer)).toBe(false);
   });
 
   it('stop() is idempotent', async () => {
