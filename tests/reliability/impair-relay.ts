@@ -39,6 +39,8 @@ export class ImpairRelay {
   readonly stats = { up: { forwarded: 0, dropped: 0 }, down: { forwarded: 0, dropped: 0 } };
   /** RTP only (with `media`): up = client → server. */
   readonly mediaStats = { up: { forwarded: 0, dropped: 0 }, down: { forwarded: 0, dropped: 0 } };
+  /** Call-IDs of the INVITEs that came in from clients: the calls this relay carried. */
+  readonly inviteCallIds = new Set<string>();
   private readonly media = new Map<string, MediaPair>();
   private readonly front = dgram.createSocket('udp4');
   private readonly upstream = new Map<string, dgram.Socket>();
@@ -88,6 +90,10 @@ export class ImpairRelay {
       this.upstream.set(key, up);
     }
     const sock = up;
+    if (msg.subarray(0, 7).toString('latin1') === 'INVITE ') {
+      const callId = /^(?:Call-ID|i)\s*:\s*(\S+)/im.exec(msg.toString('latin1'))?.[1];
+      if (callId) this.inviteCallIds.add(callId);
+    }
     void this.maybeRewrite(msg, 'toServer').then((out) =>
       this.impair(this.stats.up, () => sock.send(out, this.o.target.port, this.o.target.host)),
     );

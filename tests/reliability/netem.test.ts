@@ -65,8 +65,18 @@ describe('5 % loss and 50 ms jitter on SIP', () => {
     expect(retrans).toBeGreaterThan(0);
     expect(r.successful / calls).toBeGreaterThanOrEqual(0.999);
     // and nothing is left hanging on the server
-    for (let i = 0; i < 100 && ts.server.calls.calls.size > 0; i++) await new Promise((res) => setTimeout(res, 100));
-    expect(ts.server.calls.calls.size).toBe(0);
+    // (Only calls that came through the relay count: a stray INVITE from another test file's peer,
+    // still retransmitting to a port this server now holds, is not one of these 200.)
+    const ours = () => [...ts.server.calls.calls.values()].filter((c) => relay.inviteCallIds.has(c.inbound.req.callId));
+    for (let i = 0; i < 100 && ours().length > 0; i++) await new Promise((res) => setTimeout(res, 100));
+    const strays = ts.server.calls.calls.size - ours().length;
+    if (strays > 0) console.log(`${strays} call(s) on the server did not come through the relay`);
+    const left = ours().map(
+      (c) =>
+        `${c.state}, inbound ${c.inbound.state}, ${Date.now() - c.startedAt} ms old, dialled ${c.dialled}, ` +
+        `from ${c.inbound.flow.address}:${c.inbound.flow.port} (relay ${relay.port}), Call-ID ${c.inbound.req.callId}`,
+    );
+    expect(left, 'calls still on the server 10 s after SIPp finished').toEqual([]);
   }, 150_000);
 });
 
@@ -93,7 +103,7 @@ describe('5 % loss and 50 ms jitter on RTP as well', () => {
       await phone.dial(`sip:9196@127.0.0.1:${mediaRelay.port}`);
       await phone.waitEvent('CALL_ESTABLISHED', undefined, 20_000);
       await sleep(8000);
-      const call = [...ts.server.calls.calls.values()].find((c) => c.dialled === '9196');
+      const call = [...ts.server.calls.calls.values()].find((c) => mediaRelay.inviteCallIds.has(c.inbound.req.callId));
       expect(call, 'the echo call is up after 8 s of loss and jitter').toBeDefined();
       const st = await (call!.inbound.media as MediaEndpoint).stats();
       const closedEarly = phone.events.some((e) => e.type === 'CALL_CLOSED');
