@@ -34,19 +34,34 @@ export class DesktopController {
   readonly phone: Phone;
   private link: SocketLink | null = null;
   private readonly unsubscribe: () => void;
+  private ringSoon: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly env: DesktopEnv) {
     this.store = env.store;
     this.phone = new Phone(env.store, env.audio, env.audioConstraints);
     this.unsubscribe = this.store.subscribe((s, prev) => {
       if (s.phase === prev.phase) return;
-      if (s.phase === CallPhase.Alerting) this.ringer.start();
-      else this.ringer.stop();
+      if (s.phase === CallPhase.Alerting) {
+        // The tone starts in the next task: this listener runs before React's, and building the first
+        // burst's WebAudio nodes would hold back the notice the agent sees.
+        this.ringSoon ??= setTimeout(() => {
+          this.ringSoon = null;
+          if (this.s.phase === CallPhase.Alerting) this.ringer.start();
+        }, 0);
+      } else {
+        this.cancelRingSoon();
+        this.ringer.stop();
+      }
     });
   }
 
   private get s() {
     return this.store.getState();
+  }
+
+  private cancelRingSoon(): void {
+    if (this.ringSoon !== null) clearTimeout(this.ringSoon);
+    this.ringSoon = null;
   }
 
   private fail(err: unknown): void {
@@ -275,6 +290,7 @@ export class DesktopController {
     this.link?.close();
     this.link = null;
     this.phone.close();
+    this.cancelRingSoon();
     this.ringer.stop();
   }
 
