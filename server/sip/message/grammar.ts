@@ -134,6 +134,30 @@ export function quote(text: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// No parameters
+
+/**
+ * A Map that stays empty: writing to it throws, because it is shared. A plain Map with its writers
+ * shadowed (not a subclass), so it still equals any other empty Map.
+ */
+function emptyMap<K, V>(): Map<K, V> {
+  const refuse = (): never => {
+    throw new TypeError('shared empty map: copy it before writing (cloneUri, new Map(params))');
+  };
+  const m = new Map<K, V>();
+  Object.defineProperties(m, { set: { value: refuse }, delete: { value: refuse }, clear: { value: refuse } });
+  return Object.freeze(m);
+}
+
+/**
+ * Shared by every parsed URI and address that has no parameters (most Request-URIs, From and To URIs,
+ * many Contacts) and by every URI without headers: a Map each was the largest single allocation of a
+ * call's SIP parsing. Parsed messages are read, not edited; code that edits copies first.
+ */
+export const NO_PARAMS: Params = emptyMap();
+export const NO_URI_HEADERS: Map<string, string> = emptyMap();
+
+// ---------------------------------------------------------------------------------------------
 // Generic parameters (§25.1: generic-param, gen-value)
 
 /**
@@ -247,8 +271,8 @@ function emptyUri(scheme: string): SipUri {
     password: null,
     host: '',
     port: null,
-    params: new Map(),
-    headers: new Map(),
+    params: NO_PARAMS,
+    headers: NO_URI_HEADERS,
     opaque: '',
   };
 }
@@ -290,6 +314,7 @@ function parseUriRange(s: string, start: number, end: number, ctx: UriCtx): SipU
   if (p < end && s.charCodeAt(p) === 58) [uri.port, p] = scanPort(s, p + 1, end);
 
   // uri-parameters = *( ";" pname [ "=" pvalue ] )
+  if (p < end && s.charCodeAt(p) === 59) uri.params = new Map();
   while (p < end && s.charCodeAt(p) === 59 /* ; */) {
     const ns = ++p;
     while (p < end && s.charCodeAt(p) !== 61 && s.charCodeAt(p) !== 59 && s.charCodeAt(p) !== 63) p++;
@@ -311,6 +336,7 @@ function parseUriRange(s: string, start: number, end: number, ctx: UriCtx): SipU
     // §20.10: an addr-spec with '?' must be enclosed in <> (RFC 4475 §3.1.2.13 regbadct).
     if (ctx === UriCtx.RequestUri) fail('Request-URI must not contain headers');
     if (ctx === UriCtx.AddrSpec) fail('URI with headers must be enclosed in <>');
+    uri.headers = new Map();
     p++;
     for (;;) {
       const ns = p;
@@ -346,6 +372,7 @@ function parseOpaqueUri(s: string, scheme: string, p: number, end: number): SipU
     const semi = uri.opaque.indexOf(';');
     uri.user = semi < 0 ? uri.opaque : uri.opaque.slice(0, semi);
     if (semi >= 0) {
+      uri.params = new Map();
       for (const part of uri.opaque.slice(semi + 1).split(';')) {
         const eq = part.indexOf('=');
         if (eq < 0) uri.params.set(part.toLowerCase(), null);
@@ -466,6 +493,11 @@ function parseNameAddrAt(s: string, p: number, end: number, inList: boolean): [N
     }
     p = q;
   }
+  const q = skipWs(s, p, end);
+  if (q >= end || s.charCodeAt(q) !== 59 /* ; */) {
+    // Nothing or the list's next entry follows: no parameters (anything else fails as before).
+    if (q >= end || (inList && s.charCodeAt(q) === 44)) return [{ displayName, uri, params: NO_PARAMS }, q];
+  }
   const params: Params = new Map();
   p = parseGenericParams(s, p, end, params, inList);
   return [{ displayName, uri, params }, p];
@@ -478,10 +510,24 @@ export function parseNameAddr(text: string): NameAddr {
   return na;
 }
 
+/**
+ * The `tag` of a From or To value (§19.3) without parsing its URI again: every message reads its tags
+ * many times. Header parameters follow the `>` of a name-addr, or the first `;` of a bare addr-spec
+ * (§20.10). A quoted display name may hold any of those characters, so such a value takes the full parse.
+ */
+export function addressTag(text: string): string | null {
+  const lt = text.indexOf('<');
+  const start = lt >= 0 ? text.indexOf('>', lt) + 1 : text.indexOf(';');
+  if (start <= 0 || text.includes('"')) return parseNameAddr(text).params.get('tag') ?? null;
+  const params: Params = new Map();
+  parseGenericParams(text, start, text.length, params, false);
+  return params.get('tag') ?? null;
+}
+
 /** Parses a comma-separated list of addresses (Contact, Route, Record-Route ...), including `*`. */
 export function parseNameAddrList(text: string): NameAddr[] {
   const t = text.trim();
-  if (t === '*') return [{ displayName: null, uri: emptyUri('*'), params: new Map(), wildcard: true }];
+  if (t === '*') return [{ displayName: null, uri: emptyUri('*'), params: NO_PARAMS, wildcard: true }];
   const out: NameAddr[] = [];
   let p = 0;
   const end = text.length;

@@ -1,6 +1,6 @@
 import type { CSeq, Endpoint, HeaderField, NameAddr, ReadonlyVia, SipUri, Via } from './types.js';
 import { canonicalHeaderName } from './headers.js';
-import { parseCSeq, parseNameAddr, parseNameAddrList, parseVia } from './grammar.js';
+import { addressTag, parseCSeq, parseNameAddr, parseNameAddrList, parseVia } from './grammar.js';
 
 /**
  * Ordered header list. Names are stored canonical (compact forms expanded, see headers.ts);
@@ -69,8 +69,6 @@ enum Parsed {
   TopVia,
 }
 
-const tagOf = (raw: string): string | null => parseNameAddr(raw).params.get('tag') ?? null;
-
 /** What both requests and responses have (§7). Typed accessors parse from the raw values on demand. */
 export abstract class SipMessage {
   readonly headers = new SipHeaders();
@@ -95,10 +93,10 @@ export abstract class SipMessage {
   }
   /** The From tag, parsed once per raw value (see `parsedOnce`). */
   get fromTag(): string | null {
-    return this.parsedOnce(Parsed.FromTag, 'From', tagOf);
+    return this.parsedOnce(Parsed.FromTag, 'From', addressTag);
   }
   get toTag(): string | null {
-    return this.parsedOnce(Parsed.ToTag, 'To', tagOf);
+    return this.parsedOnce(Parsed.ToTag, 'To', addressTag);
   }
   /** All Via entries, top first. */
   get vias(): Via[] {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { cloneUri } from '../../../server/sip/message/build.js';
 import {
+  addressTag,
   formatNameAddr,
   formatUri,
   formatVia,
+  NO_PARAMS,
+  NO_URI_HEADERS,
   parseCSeq,
   parseMediaType,
   parseNameAddr,
@@ -249,5 +253,57 @@ describe('splitHeaderValues', () => {
     ]);
     expect(splitHeaderValues(' single ')).toEqual(['single']);
     expect(splitHeaderValues('a,,b')).toEqual(['a', '', 'b']);
+  });
+});
+
+describe('addressTag (From/To tags without a second URI parse)', () => {
+  const values = [
+    '<sip:bob@example.com>;tag=a6c85cf',
+    '<sip:bob@example.com;transport=udp;lr>;tag=x1 ; foo=bar',
+    '<sip:bob@example.com>',
+    '<sip:bob@example.com;tag=inside-the-uri>',
+    'Bob <sip:bob@example.com> ; TAG = up',
+    '"Bob <the boss>; tag=fake" <sip:bob@example.com>;tag=real',
+    '"a;b>c" <sip:bob@example.com>',
+    'sip:bob@example.com;tag=bare',
+    'sip:bob@example.com',
+    'sip:bob@example.com;transport=tcp',
+    '<sip:bob@example.com>;tag="quoted"',
+    '<tel:+8613812345678>;tag=t',
+  ];
+  it.each(values)('%s: the same tag as the full parse', (v) => {
+    expect(addressTag(v)).toBe(parseNameAddr(v).params.get('tag') ?? null);
+  });
+  it('still rejects what the full parse rejects when it cannot find the parameters', () => {
+    expect(() => addressTag('<sip:bob@example.com')).toThrow();
+    expect(() => addressTag('"unterminated <sip:bob@example.com>')).toThrow();
+  });
+});
+
+describe('parameters and URI headers that are not there', () => {
+  it('share one empty map, which refuses writes; copies are writable', () => {
+    const na = parseNameAddr('<sip:bob@example.com>');
+    expect(na.params).toBe(NO_PARAMS);
+    expect(na.uri.params).toBe(NO_PARAMS);
+    expect(na.uri.headers).toBe(NO_URI_HEADERS);
+    expect(() => na.params.set('tag', 'x')).toThrow(/shared empty map/);
+    expect(() => na.uri.params.delete('lr')).toThrow(/shared empty map/);
+    expect(() => na.uri.headers.clear()).toThrow(/shared empty map/);
+    expect(NO_PARAMS.size).toBe(0);
+    const copy = cloneUri(na.uri);
+    copy.params.set('lr', null);
+    expect(formatUri(copy)).toBe('sip:bob@example.com;lr');
+    expect(NO_PARAMS.size).toBe(0);
+  });
+  it('a URI or address with parameters gets its own map', () => {
+    const a = parseNameAddr('<sip:bob@example.com;lr>;tag=1');
+    const b = parseNameAddr('<sip:bob@example.com;lr>;tag=2');
+    expect(a.params).not.toBe(b.params);
+    expect(a.uri.params).not.toBe(b.uri.params);
+    expect(parseUri('sip:bob@example.com?subject=hi').headers.get('subject')).toBe('hi');
+    expect(parseNameAddrList('<sip:a@x>, <sip:b@y>;q=0.5').map((n) => n.params.get('q') ?? null)).toEqual([
+      null,
+      '0.5',
+    ]);
   });
 });
