@@ -8,7 +8,8 @@
 #   bash scripts/bench/cps-ab.sh run "/tmp/cps-a /tmp/cps-b" "200 300 400" 10 [rounds]
 #   PROF=1 bash scripts/bench/cps-ab.sh run /tmp/cps-a 300 10   # + node --cpu-prof into ROOT/prof
 #
-# Output: one line per run (build, cps, established/failed, setup p50/p99/max, server CPU); full JSON in
+# Output: one line per run (build, cps, established/failed, setup p50/p99/max, server CPU, and the main thread's
+# CPU in % of a core and ms per call, over the harness's whole run); full JSON in
 # $OUT. Server and harness share one fresh network namespace with only loopback. NODE_FLAGS="..." go to every
 # build's node (e.g. --max-semi-space-size=2, as scripts/serve.sh runs it).
 set -euo pipefail
@@ -38,6 +39,11 @@ if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
 fi
 ip link set lo up
 
+# utime+stime ticks of the main thread (the event loop: its tid is the pid).
+main_ticks() {
+  awk '{ s = $0; split(substr(s, index(s, ") ") + 2), f, " "); print f[12] + f[13] }' "/proc/$1/task/$1/stat"
+}
+
 one() { # root cps
   local root=$1 cps=$2 data pid label
   data=$(mktemp -d /tmp/hotline-cps-data-XXXX)
@@ -55,8 +61,15 @@ one() { # root cps
   done
   sleep 1
   label="$(basename "$root")-cps-$cps"
+  local m0 t0 m1 t1
+  m0=$(main_ticks "$pid"); t0=$(date +%s.%N)
   node "$SIPLOAD" --target 127.0.0.1:25060 --number 7000 --cps "$cps" --total $((cps * LEN)) \
     --pid "$pid" --json "$OUT" --label "$label" --quiet >/dev/null 2>&1 || true
+  m1=$(main_ticks "$pid"); t1=$(date +%s.%N)
+  MAIN_MS_PER_CALL=$(awk -v a="$m0" -v b="$m1" -v hz="$(getconf CLK_TCK)" -v n=$((cps * LEN)) \
+    'BEGIN { printf "%.3f", (b - a) * 1000 / hz / n }')
+  MAIN_PCT=$(awk -v a="$m0" -v b="$m1" -v hz="$(getconf CLK_TCK)" -v s="$t0" -v e="$t1" \
+    'BEGIN { printf "%.1f", (b - a) * 100 / hz / (e - s) }')
   kill -INT $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
   node -e '
@@ -66,8 +79,9 @@ one() { # root cps
     const s = r.setupMs || {}, c = r.calls || {}, cpu = (r.cpu && r.cpu.steady) || {};
     const f = (x) => (typeof x === "number" ? x.toFixed(1) : "-");
     console.log([r.label, "est", c.established, "inef%", c.ineffectivePct, "setup p50", f(s.p50), "p99", f(s.p99),
-      "max", f(s.max), "| server cpu%", f(cpu.targetPct), "others%", f(cpu.othersPct)].join(" "));
-  ' "$OUT"
+      "max", f(s.max), "| server cpu%", f(cpu.targetPct), "others%", f(cpu.othersPct),
+      "| main thread %", process.argv[2], "ms/call", process.argv[3]].join(" "));
+  ' "$OUT" "$MAIN_PCT" "$MAIN_MS_PER_CALL"
   rm -rf "$data"
 }
 
