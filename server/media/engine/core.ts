@@ -15,7 +15,7 @@
  * (prompts, tones, conference mixes) leaves on the endpoint's or conference's tick. One
  * RtpStreamRewriter per endpoint keeps SSRC/seq/timestamp continuous across all of these sources.
  */
-import { randomBytes } from 'node:crypto';
+import { randomPool } from '../../util/random-pool.js';
 import type { Logger } from 'pino';
 import {
   ALAW_DECODE,
@@ -194,8 +194,9 @@ type DtmfOut =
   | { t: 'done'; resolve: () => void };
 
 class Endpoint {
-  readonly ssrc = randomBytes(4).readUInt32BE(0);
-  readonly cname = `media-${randomBytes(6).toString('hex')}`;
+  // RFC 3550 §8.1, §5.1: SSRC, first sequence number and timestamp random.
+  readonly ssrc = randomPool.uint32();
+  readonly cname = `media-${randomPool.token(6, 'hex')}`;
   readonly rewriter: RtpStreamRewriter;
   readonly sdp: LocalSdpSession;
   phase = 0;
@@ -259,8 +260,8 @@ class Endpoint {
   ) {
     this.rewriter = new RtpStreamRewriter({
       ssrc: this.ssrc,
-      initialSeq: randomBytes(2).readUInt16BE(0),
-      initialTimestamp: randomBytes(4).readUInt32BE(0),
+      initialSeq: randomPool.uint16(),
+      initialTimestamp: randomPool.uint32(),
     });
     this.sdp = new LocalSdpSession(advertise);
   }

@@ -6,29 +6,15 @@
  * own Via/From/CSeq byte for byte (§8.2.6.2 says "MUST be equal"; copying avoids any doubt about
  * what equal means for odd spellings).
  */
-import { randomBytes } from 'node:crypto';
+import { randomPool } from '../../util/random-pool.js';
 import { SipRequest, SipResponse } from './message.js';
 import type { SipUri } from './types.js';
 
 /** §8.1.1.7: branch MUST start with the magic cookie and be unique in space and time; 96 random bits. */
 export const MAGIC_COOKIE = 'z9hG4bK';
 
-// One randomBytes call per 4 KiB instead of one per identifier: a synchronous CSPRNG call costs
-// microseconds, and every response with a new dialog needs a tag.
-const POOL_SIZE = 4096;
-let pool = randomBytes(POOL_SIZE);
-let poolPos = 0;
-
 /** `n` cryptographically random bytes as base64url (token characters only, §25.1). */
-function randomToken(n: number): string {
-  if (poolPos + n > POOL_SIZE) {
-    pool = randomBytes(POOL_SIZE);
-    poolPos = 0;
-  }
-  const out = pool.toString('base64url', poolPos, poolPos + n);
-  poolPos += n;
-  return out;
-}
+const randomToken = (n: number): string => randomPool.token(n);
 
 export function newBranch(): string {
   return MAGIC_COOKIE + randomToken(12);
