@@ -10,7 +10,7 @@ import { parseUri } from '../sip/message/grammar.js';
 import type { SipStack } from '../sip/stack.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
 import { setupTrace, SetupStage } from '../sip/message/setup-trace.js';
-import { parseSdp } from '../media/sdp/sdp.js';
+import { parseSdp, type SessionDescription } from '../media/sdp/sdp.js';
 import { classifyOffer } from '../media/sdp/offer-answer.js';
 import type { Conference, MediaEndpoint, MediaEngine, PlayItem } from '../media/engine/api.js';
 import type { Clock } from '../util/clock.js';
@@ -125,15 +125,17 @@ export class CallManager implements CallHandler {
     }
     const offerSdp = request.req.body.length > 0 ? request.req.body.toString('utf8') : null;
     let media: MediaEndpoint;
+    let offer: { text: string; parsed: SessionDescription } | null = null;
     try {
-      media = await this.endpointFor(offerSdp, `in:${target.kind}`);
+      if (offerSdp) offer = { text: offerSdp, parsed: parseSdp(offerSdp) };
+      media = await this.endpointFor(offer?.parsed ?? null, `in:${target.kind}`);
       setupTrace.mark(request.req, SetupStage.Endpoint);
     } catch (err) {
       this.o.log.warn({ err }, 'no media endpoint for the call');
       request.reply(err instanceof UnsupportedOfferError ? 488 : 503);
       return;
     }
-    const leg = new UasLeg(this.o.stack, this.o.clock, this.o.log, media, request);
+    const leg = new UasLeg(this.o.stack, this.o.clock, this.o.log, media, request, offer);
     const callerNumber =
       caller.kind === 'device' ? caller.device.extension : (request.req.from.uri.user ?? 'anonymous');
     const dialled = request.req.uri.user ?? '';
@@ -395,8 +397,8 @@ export class CallManager implements CallHandler {
 
   private meetMe: { conference: Promise<Conference>; members: number; joined: number } | null = null;
 
-  private async endpointFor(offerSdp: string | null, label: string): Promise<MediaEndpoint> {
-    const kind = offerSdp ? classifyOffer(parseSdp(offerSdp)) : 'rtp';
+  private async endpointFor(offer: SessionDescription | null, label: string): Promise<MediaEndpoint> {
+    const kind = offer ? classifyOffer(offer) : 'rtp';
     if (kind === 'srtp-sdes') throw new UnsupportedOfferError('SDES-SRTP is not offered');
     if (kind === 'webrtc') return this.o.engine.createEndpoint('webrtc', { label });
     return this.reserve?.take() ?? this.o.engine.createRtpEndpoint({ label });

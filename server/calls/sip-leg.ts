@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import type { SessionDescription } from '../media/sdp/sdp.js';
 import type { Dialog } from '../sip/dialogs/dialog.js';
 import { newCallId, newTag } from '../sip/message/build.js';
 import { formatUri } from '../sip/message/grammar.js';
@@ -19,7 +20,8 @@ import { LegEvent, LegState, nextLegState } from './leg-state.js';
 
 /** What a leg needs from its media endpoint (the media engine's endpoint satisfies it). */
 export interface LegMedia {
-  answer(remoteOfferSdp: string): Promise<string>;
+  /** `parsedOffer`: `remoteOfferSdp` already parsed, when the caller has it. */
+  answer(remoteOfferSdp: string, parsedOffer?: SessionDescription): Promise<string>;
   createOffer(): Promise<string>;
   applyAnswer(remoteAnswerSdp: string): Promise<void>;
   receiveInfoDtmf?(body: string, contentType: string): void;
@@ -406,7 +408,15 @@ export class UasLeg extends SipLeg {
   private finalSent = false;
   readonly request: IncomingRequest;
 
-  constructor(stack: SipStack, clock: Clock, log: Logger, media: LegMedia, request: IncomingRequest) {
+  constructor(
+    stack: SipStack,
+    clock: Clock,
+    log: Logger,
+    media: LegMedia,
+    request: IncomingRequest,
+    /** The INVITE's SDP offer as call control already decoded and parsed it, if it did. */
+    private readonly offer: { text: string; parsed: SessionDescription } | null = null,
+  ) {
     super(stack, clock, log, media, 'inbound');
     this.request = request;
     const tx = request.tx;
@@ -447,8 +457,8 @@ export class UasLeg extends SipLeg {
    */
   async answer(): Promise<boolean> {
     if (this.finalSent || this.isEnded) return false;
-    const offer = this.req.body.length > 0 ? this.req.body.toString('utf8') : null;
-    const sdp = offer ? await this.media.answer(offer) : await this.media.createOffer();
+    const offer = this.offer?.text ?? (this.req.body.length > 0 ? this.req.body.toString('utf8') : null);
+    const sdp = offer ? await this.media.answer(offer, this.offer?.parsed) : await this.media.createOffer();
     setupTrace.mark(this.req, SetupStage.SdpAnswer);
     if (this.finalSent || this.isEnded) return false;
     // RFC 4028: honour the UAC's session timer when it supports one; it refreshes.

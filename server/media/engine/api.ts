@@ -9,6 +9,7 @@
  * Lifetimes: closing an endpoint removes it from its bridge/conference and stops its recordings; closing the
  * engine closes everything. Every `close()` is idempotent.
  */
+import type { SessionDescription } from '../sdp/sdp.js';
 
 /** A loaded prompt (WAV → 8 kHz, pre-encoded to PCMU and PCMA at load). */
 export type PromptId = string;
@@ -74,8 +75,11 @@ export interface MediaEndpoint {
   readonly id: string;
   readonly kind: EndpointKind;
   readonly label: string | undefined;
-  /** Answers an SDP offer (initial INVITE or re-INVITE: hold/resume/new address). Throws SdpNegotiationError → 488. */
-  answer(remoteOfferSdp: string): Promise<string>;
+  /**
+   * Answers an SDP offer (initial INVITE or re-INVITE: hold/resume/new address). Throws SdpNegotiationError → 488.
+   * `parsedOffer`, when the caller has it, is `parseSdp(remoteOfferSdp)`: it spares a second parse.
+   */
+  answer(remoteOfferSdp: string, parsedOffer?: SessionDescription): Promise<string>;
   /** Our offer (calls to agents and stations, re-INVITE for hold); `direction` e.g. 'sendonly' to hold the peer. */
   createOffer(opts?: { direction?: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' }): Promise<string>;
   applyAnswer(remoteAnswerSdp: string): Promise<void>;

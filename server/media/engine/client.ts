@@ -8,7 +8,7 @@
  */
 import { parseDtmfInfo } from '../dtmf/dtmf-relay.js';
 import { LocalSdpSession, SdpNegotiationError, answerOffer } from '../sdp/offer-answer.js';
-import { parseSdp, serializeSdp } from '../sdp/sdp.js';
+import { parseSdp, serializeSdp, type SessionDescription } from '../sdp/sdp.js';
 import { createLogger, guardListener } from '../../util/log.js';
 import type {
   Bridge,
@@ -84,8 +84,8 @@ class EndpointHandle implements MediaEndpoint {
     return this.engine.channel.call(cmd, [this.id, ...args]);
   }
 
-  async answer(remoteOfferSdp: string): Promise<string> {
-    if (!this.session && this.localSdp) return this.answerHere(remoteOfferSdp, this.localSdp);
+  async answer(remoteOfferSdp: string, parsedOffer?: SessionDescription): Promise<string> {
+    if (!this.session && this.localSdp) return this.answerHere(parsedOffer ?? parseSdp(remoteOfferSdp), this.localSdp);
     if (!this.session) return (await this.call('answer', remoteOfferSdp)) as string;
     const sdp = await this.session.answer(remoteOfferSdp);
     await this.pushNegotiated();
@@ -98,10 +98,10 @@ class EndpointHandle implements MediaEndpoint {
    * negotiated audio and the o= line's state, so later offers and re-INVITEs carry on from what was sent — and
    * commands after this one reach it in order (one message port).
    */
-  private answerHere(offer: string, local: LocalSdpParams): string {
+  private answerHere(offer: SessionDescription, local: LocalSdpParams): string {
     const session = new LocalSdpSession(local.address, '-', local.sessionId);
     const { answer, audio } = answerOffer(
-      parseSdp(offer),
+      offer,
       { address: local.address, port: local.port, codecs: local.codecs, telephoneEvent: true },
       session,
     );

@@ -4,6 +4,7 @@
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SdpNegotiationError } from '../../../server/media/sdp/offer-answer.js';
+import { parseSdp } from '../../../server/media/sdp/sdp.js';
 import { createMediaEngine, type MediaEngine } from '../../../server/media/engine/index.js';
 import { rtpPortRange } from '../../helpers/ports.js';
 import { audioOffer } from './offer.js';
@@ -72,6 +73,15 @@ describe('first SDP answer built in the calling thread', () => {
     } finally {
       rx.close();
     }
+  });
+
+  it('answers from the parsed offer the caller hands over, without parsing the text again', async () => {
+    const e = await workerEngine();
+    const ep = await e.createRtpEndpoint();
+    // Call control parsed the INVITE's SDP already (to pick the endpoint kind); what it hands over is used.
+    // A parse that disagreed with the text would show: PCMA from the parsed offer, not PCMU from the text.
+    const sdp = await ep.answer(audioOffer(40000, '0 101'), parseSdp(audioOffer(40000, '8 101')));
+    expect(sdp).toMatch(/^m=audio \d+ RTP\/AVP 8 101\r$/m);
   });
 
   it('an unacceptable first offer is refused with 488 and leaves the endpoint fresh for the next one', async () => {
