@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bytes the server allocates per call on each thread (V8 isolate), from --trace-gc-nvp's per-GC "allocated"
+# Bytes the server allocates per call on each thread (V8 isolate), from --trace-gc-nvp's per-scavenge "allocated"
 # counts summed over a run of the call-setup flow (7000: answer, 1 s prompt, hang up) and divided by the calls.
 # Unlike CPU %, this hardly moves with the shared machine's noise (±1 %), so it shows a parser or SDP change that
 # a CPU A/B cannot. Server and harness share one fresh network namespace (loopback only).
@@ -52,6 +52,9 @@ wait "$PID" 2>/dev/null || true
 echo "$(basename "$(cd "$ROOT" && pwd)"): $((CPS * LEN)) calls at $CPS/s"
 # The main isolate is the one that collects most often; the media worker's is the other busy one.
 sed -n "$((FROM + 1)),${TO}p" "$DATA/server.log" | grep -o '^\[[0-9]*:0x[0-9a-f]*\].*allocated=[0-9]*' |
-  awk -v n=$((CPS * LEN)) '{ iso = $1; match($0, /allocated=[0-9]+/); sum[iso] += substr($0, RSTART + 10, RLENGTH - 10); gcs[iso]++ }
-    END { for (i in sum) printf "  isolate %s: %d GCs, %.1f KB allocated per call\n", i, gcs[i], sum[i] / n / 1024 }' |
+  awk -v n=$((CPS * LEN)) '
+    # Scavenges only: a full GC reports what was allocated since the previous full GC, which counts it twice.
+    / gc=s / { iso = $1; match($0, /allocated=[0-9]+/); sum[iso] += substr($0, RSTART + 10, RLENGTH - 10); gcs[iso]++; next }
+    { full[$1]++ }
+    END { for (i in sum) printf "  isolate %s: %d scavenges (+%d full GCs), %.1f KB allocated per call\n", i, gcs[i], full[i], sum[i] / n / 1024 }' |
   sort -t, -k2 -n -r

@@ -129,6 +129,14 @@ export abstract class SipMessage {
     return value;
   }
 
+  /**
+   * Hands over a top Via the caller has just parsed (and perhaps stamped and written back): `topVia` then
+   * returns it for as long as the header keeps that value. The caller must not change it afterwards.
+   */
+  rememberTopVia(via: ReadonlyVia): void {
+    (this.parsed ??= [])[Parsed.TopVia] = { raw: this.requireHeader('Via'), value: via };
+  }
+
   protected requireHeader(name: string): string {
     const v = this.headers.get(name);
     if (v === undefined) throw new Error(`missing ${name} header`);

@@ -370,8 +370,8 @@ export class TransportLayer {
    */
   async sendResponse(res: SipResponse, requestSource?: Endpoint): Promise<Endpoint> {
     try {
-      const via = parseVia(res.headers.get('Via') ?? '');
-      const route = routeResponse(via, requestSource);
+      // Parsed once per response object: its retransmissions reuse it.
+      const route = routeResponse(res.topVia, requestSource);
       const data = serializeMessage(res);
       if (route.kind === 'datagram') return await this.sendBytes(data, route.dest);
       const t = route.transport as ConnTransport;
@@ -459,12 +459,13 @@ export class TransportLayer {
     if (!field) return; // the parser rejects Via-less requests; nothing to stamp otherwise
     const via = parseVia(field.value);
     if (stampVia(via, source)) field.value = formatVia(via);
+    // Transaction matching and the response route read it next.
+    req.rememberTopVia(via);
   }
 
   private isOurSentBy(res: SipResponse): boolean {
-    const raw = res.headers.get('Via');
-    if (raw === undefined) return false;
-    const via = parseVia(raw);
+    if (res.headers.get('Via') === undefined) return false;
+    const via = res.topVia; // parsed once: the client transaction's key reads it next
     const hosts = [this.advertised(), this.o.host, ...(this.o.extraSentByHosts ?? [])];
     const hostOk = hosts.some((h) => via.host === h.toLowerCase() || sameAddressSafe(via.host, h));
     if (!hostOk) return false;

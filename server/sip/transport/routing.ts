@@ -2,7 +2,7 @@
  * Pure Via logic of the transport layer: stamping received requests (RFC 3261 §18.2.1, RFC 3581 §4)
  * and choosing where a response goes (§18.2.2, RFC 3581 §4). No sockets here; index.ts applies it.
  */
-import type { Endpoint, Via } from '../message/types.js';
+import type { Endpoint, ReadonlyVia, Via } from '../message/types.js';
 import { isIpLiteral, normalizeAddress, sameAddress } from './address.js';
 import { isReliable } from './connection.js';
 
@@ -53,7 +53,7 @@ export type ResponseRoute =
   | { kind: 'datagram'; dest: Endpoint };
 
 /** §18.2.2 with RFC 3581 §4. Throws when the Via names a host we would have to resolve by DNS. */
-export function routeResponse(via: Via, requestSource?: Endpoint): ResponseRoute {
+export function routeResponse(via: ReadonlyVia, requestSource?: Endpoint): ResponseRoute {
   const transport = via.transport.toUpperCase();
   const received = via.params.get('received') ?? null;
   const rportValue = via.params.get('rport');

@@ -12,6 +12,7 @@ import {
   reasonPhrase,
   withTag,
 } from '../../../server/sip/message/build.js';
+import { formatVia, parseVia } from '../../../server/sip/message/grammar.js';
 import { serializeMessage } from '../../../server/sip/parser/index.js';
 import { parse, req, res } from '../transactions/helpers.js';
 import type { SipRequest } from '../../../server/sip/message/message.js';
@@ -70,6 +71,18 @@ describe('createResponse (§8.2.6)', () => {
     r.headers.fields.find((f) => f.name === 'Via')!.value = 'SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-2;rport=5070';
     expect(r.topVia.params.get('branch')).toBe('z9hG4bK-2');
     expect(r.topVia.params.get('rport')).toBe('5070');
+  });
+
+  it('rememberTopVia: a Via the transport parsed and stamped is what topVia returns, until the header changes', () => {
+    const r = req();
+    const stamped = parseVia(r.headers.get('Via')!);
+    stamped.params.set('received', '192.0.2.7');
+    r.headers.fields.find((f) => f.name === 'Via')!.value = formatVia(stamped);
+    r.rememberTopVia(stamped);
+    expect(r.topVia).toBe(stamped);
+    r.headers.fields.find((f) => f.name === 'Via')!.value = 'SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-3';
+    expect(r.topVia).not.toBe(stamped);
+    expect(r.topVia.params.get('branch')).toBe('z9hG4bK-3');
   });
 
   it('toTag and fromTag follow a rewritten header (remembered per raw value, not per message)', () => {
