@@ -493,11 +493,9 @@ function parseNameAddrAt(s: string, p: number, end: number, inList: boolean): [N
     }
     p = q;
   }
+  // Nothing, or the list's next entry (a comma), follows: no parameters. Anything else is parsed (and fails) as before.
   const q = skipWs(s, p, end);
-  if (q >= end || s.charCodeAt(q) !== 59 /* ; */) {
-    // Nothing or the list's next entry follows: no parameters (anything else fails as before).
-    if (q >= end || (inList && s.charCodeAt(q) === 44)) return [{ displayName, uri, params: NO_PARAMS }, q];
-  }
+  if (q >= end || (inList && s.charCodeAt(q) === 44)) return [{ displayName, uri, params: NO_PARAMS }, q];
   const params: Params = new Map();
   p = parseGenericParams(s, p, end, params, inList);
   return [{ displayName, uri, params }, p];
