@@ -1,9 +1,10 @@
 /**
  * Port allocation for external test peers (SIPp, baresip) on 127.0.0.1.
  *
- * Single ports come from the kernel (bind 0, read, close). There is a short race between close and
- * the peer's own bind; the kernel hands out ephemeral ports round-robin, so a port is not handed out
- * again soon and the race is harmless in practice.
+ * Single ports come from the kernel (bind 0, read, close). Between that close and the peer's own bind
+ * another process can take the port (test files run side by side in one namespace), so a helper counts
+ * a peer as started only when `isPortBoundBy` says the peer itself holds the port, and the SIPp helper
+ * starts SIPp again on fresh ports when it lost that race.
  *
  * RTP ranges cannot come from the kernel (a peer wants a whole range), so they are carved out of
  * 10000–31999, below Linux's ephemeral range (32768–60999) so that bind-0 ports never land inside
