@@ -130,6 +130,13 @@ function settle<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   return { promise, resolve };
 }
 
+/** How many of the phase ticks lo..hi (inclusive) fall on `phase` (tick t runs phase t mod phases). */
+export function countInPhase(lo: number, hi: number, phase: number, phases: number): number {
+  if (hi < lo) return 0;
+  const upTo = (t: number) => (t < phase ? 0 : Math.floor((t - phase) / phases) + 1);
+  return upTo(hi) - upTo(lo - 1);
+}
+
 /** Pre-encoded segments played frame by frame; one object per play() call (its identity is the source key). */
 class Player {
   private seg = 0;
@@ -179,6 +186,34 @@ class Player {
     if (view) return view;
     if (filled < FRAME) scratch.fill(codec === 'PCMU' ? 0xff : 0xd5, filled, FRAME);
     return scratch;
+  }
+
+  /**
+   * Moves on `frames` frames without producing them: the media clock fell behind and those frames' time has
+   * passed. A prompt keeps to the wall clock, so a stalled engine shortens what the caller hears instead of
+   * stretching every call it carries (which would raise the load that made it late).
+   */
+  skip(frames: number): void {
+    let left = frames * FRAME;
+    while (left > 0 && !this.done) {
+      const s = this.segs[this.seg];
+      if (!s) {
+        if (this.loop) {
+          this.seg = 0;
+          this.off = 0;
+          continue;
+        }
+        this.done = true;
+        break;
+      }
+      const take = Math.min(left, s.pcmu.length - this.off);
+      left -= take;
+      this.off += take;
+      if (this.off >= s.pcmu.length) {
+        this.seg++;
+        this.off = 0;
+      }
+    }
   }
 
   finish(r: PlayResult): void {
@@ -288,6 +323,10 @@ class Endpoint {
   nextGen(): void {
     this.genSeq = (this.genSeq + 1) & 0xffff;
     this.genTs = (this.genTs + FRAME) >>> 0;
+  }
+  /** Frames whose time passed unsent: the timestamp moves on (RFC 3550 §5.1), the sequence does not (no loss). */
+  skipGen(frames: number): void {
+    this.genTs = (this.genTs + frames * FRAME) >>> 0;
   }
   get gSeq(): number {
     return this.genSeq;
@@ -1185,7 +1224,9 @@ export class EngineCore {
   /**
    * One tick message from the ticker. Ticks that fell behind (a busy thread) are caught up, but by one frame at
    * most: a backlog of queued ticks (a thread that was blocked or just started) must not become a burst of
-   * several frames per call; the audio they would have carried is dropped instead.
+   * several frames per call; the audio they would have carried is dropped instead. Prompts skip those frames
+   * (`skipPhase`), so a stall never stretches a prompt: under overload, stretched prompts kept calls up longer,
+   * which raised the load that had made the clock late (the 400 calls/s collapse, docs/performance.md).
    */
   private tick(k: number, lateMs: number): void {
     if (this.closed) return;
@@ -1196,8 +1237,14 @@ export class EngineCore {
     }
     let from = this.lastK < 0 ? due : this.lastK + 1;
     if (due - from >= this.phases) {
-      this.skippedTicks += due - this.phases + 1 - from;
-      from = due - this.phases + 1;
+      const first = due - this.phases + 1;
+      this.skippedTicks += first - from;
+      // Each phase missed ⌊…⌋ or one more of its ticks: its players skip those frames.
+      for (let ph = 0; ph < this.phases; ph++) {
+        const missed = countInPhase(from, first - 1, ph, this.phases);
+        if (missed > 0) this.skipPhase(ph, missed);
+      }
+      from = first;
     }
     this.lastK = due;
     const slot = this.lateN++ % this.late.length;
@@ -1207,6 +1254,15 @@ export class EngineCore {
     const work = this.env.clock.now() - now;
     this.work[slot] = work;
     if (work > this.tickMs) this.overruns++;
+  }
+
+  private skipPhase(phase: number, frames: number): void {
+    for (const ep of this.phaseEps[phase]!) {
+      const p = ep.player;
+      if (!p || p.done || ep.dtmfOut.length > 0) continue;
+      p.skip(frames);
+      ep.skipGen(frames);
+    }
   }
 
   private runPhase(phase: number, now: number): void {

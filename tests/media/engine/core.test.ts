@@ -20,7 +20,7 @@ import {
 } from '../../../server/media/engine/index.js';
 import { FakeClock } from '../../../server/util/clock.js';
 import { createLogger } from '../../../server/util/log.js';
-import { EngineCore } from '../../../server/media/engine/core.js';
+import { EngineCore, countInPhase } from '../../../server/media/engine/core.js';
 import { dominantFrequencyOf, goertzelPower, toneShareOf } from '../../helpers/audio.js';
 
 class TestSession implements ExternalMediaSession {
@@ -471,6 +471,74 @@ describe('media clock catch-up', () => {
     expect(sent.length - n).toBeLessThanOrEqual(1);
     expect(core.stats().clock.skipped).toBeGreaterThan(90);
     await core.close();
+  });
+});
+
+describe('media clock: prompts keep to the wall clock', () => {
+  it('frames whose time passed while the thread stalled are skipped: the prompt ends on time, seq stays whole', async () => {
+    let fire: (k: number, late: number) => void = () => undefined;
+    const sent: Buffer[] = [];
+    const core = new EngineCore(
+      { phases: 4 },
+      {
+        clock: new FakeClock(0),
+        ticks: { start: (fn) => (fire = fn), close: () => undefined },
+        emit: (e) => {
+          if (e.type === 'xpkt') sent.push(e.buf);
+        },
+        log: createLogger('test'),
+        thread: 'inline',
+      },
+    );
+    const { id } = await core.createEndpoint('test', {});
+    core.handle('setNegotiated', [id, { codec: 'PCMU', payloadType: 0, telephoneEventPt: null, remoteHold: false }]);
+    let endedAt = -1;
+    let k = 0;
+    void (core.handle('play', [id, [{ toneHz: 300, ms: 1000 }], {}]) as Promise<unknown>).then(() => (endedAt = k));
+    for (; k < 40; k++) fire(k, 0.1); // 200 ms on time: 10 frames
+    fire(k, 500); // stalled for 500 ms: 25 frames' time has passed
+    k = 141;
+    for (; k < 400 && endedAt < 0; k++) {
+      fire(k, 0.1);
+      await Promise.resolve();
+    }
+    // 1 s of audio ends about 1 s after it started (tick 200 = 1000 ms), not 500 ms later.
+    expect(endedAt).toBeGreaterThanOrEqual(195);
+    expect(endedAt).toBeLessThanOrEqual(206);
+    const view = new RtpPacketView();
+    const heads = sent.map((b) => {
+      expect(view.parse(b)).toBe(RtpParseStatus.Ok);
+      return { seq: view.sequenceNumber, ts: view.timestamp };
+    });
+    expect(heads.length).toBeGreaterThanOrEqual(24);
+    expect(heads.length).toBeLessThanOrEqual(27);
+    const steps = heads.slice(1).map((h, i) => ({
+      seq: (h.seq - heads[i]!.seq) & 0xffff,
+      ts: (h.ts - heads[i]!.ts) >>> 0,
+    }));
+    // No sequence gap (nothing was lost on the wire); one timestamp jump over the skipped time (RFC 3550 §5.1).
+    expect(steps.every((s) => s.seq === 1)).toBe(true);
+    const jumps = steps.filter((s) => s.ts !== 160).map((s) => s.ts);
+    expect(jumps).toHaveLength(1);
+    expect(jumps[0]).toBeGreaterThanOrEqual(24 * 160);
+    expect(jumps[0]).toBeLessThanOrEqual(26 * 160);
+    await core.close();
+  });
+
+  it('countInPhase counts the ticks of one phase in a range', () => {
+    expect(countInPhase(0, 3, 0, 4)).toBe(1);
+    expect(countInPhase(0, 7, 3, 4)).toBe(2);
+    expect(countInPhase(5, 5, 1, 4)).toBe(1);
+    expect(countInPhase(5, 5, 2, 4)).toBe(0);
+    expect(countInPhase(6, 5, 2, 4)).toBe(0);
+    // Brute force over small ranges.
+    for (let lo = 0; lo < 12; lo++)
+      for (let hi = lo - 1; hi < 20; hi++)
+        for (let ph = 0; ph < 4; ph++) {
+          let n = 0;
+          for (let t = lo; t <= hi; t++) if (t % 4 === ph) n++;
+          expect(countInPhase(lo, hi, ph, 4)).toBe(n);
+        }
   });
 });
 
