@@ -92,7 +92,6 @@ for (const thread of ['inline', 'worker'] as const) {
       const res = await ep.play([{ toneHz: 1000, ms: 600 }]);
       expect(res.reason).toBe('done');
       await sleep(50);
-      expect(rx.pkts.length).toBeGreaterThanOrEqual(29);
       const pcm = audioOf(rx.pkts);
       expect(Math.abs(dominantFrequencyOf(pcm, 8000) - 1000)).toBeLessThan(20);
       expect(toneShareOf(pcm.subarray(400, pcm.length - 400), 8000, 1000)).toBeGreaterThan(0.9);
@@ -102,18 +101,25 @@ for (const thread of ['inline', 'worker'] as const) {
       // because a test box running other suites delays ticks: pacing quality is measured by the benchmarks.
       expect(mean).toBeGreaterThan(18);
       expect(mean).toBeLessThan(35);
-      // Continuous sequence numbers and timestamps, one SSRC.
+      // Continuous sequence numbers, one SSRC; the timestamps step by a frame, or by several where the engine's
+      // clock stalled on a loaded box and the prompt skipped the frames whose time had passed. Either way the
+      // timestamps span the whole 600 ms.
       const v = new RtpPacketView();
       let prev: { seq: number; ts: number; ssrc: number } | null = null;
+      let span = 0;
       for (const p of rx.pkts) {
         v.parse(p.buf);
         if (prev) {
+          const step = (v.timestamp - prev.ts) >>> 0;
           expect(v.sequenceNumber).toBe((prev.seq + 1) & 0xffff);
-          expect((v.timestamp - prev.ts) >>> 0).toBe(160);
+          expect(step % 160).toBe(0);
+          expect(step).toBeGreaterThan(0);
           expect(v.ssrc).toBe(prev.ssrc);
+          span += step;
         }
         prev = { seq: v.sequenceNumber, ts: v.timestamp, ssrc: v.ssrc };
       }
+      expect(span / 160 + 1).toBeGreaterThanOrEqual(29);
       await ep.close();
       await ep.close();
     });
