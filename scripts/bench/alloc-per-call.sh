@@ -23,19 +23,15 @@ if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
   exec unshare -n env HOTLINE_BENCH_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
+. "$REPO/scripts/bench/lib.sh"
 
 DATA=$(mktemp -d /tmp/hotline-alloc-XXXX)
 trap 'rm -rf "$DATA"' EXIT
 PRELOAD=()
 [ -n "${HEAP_PROFILE:-}" ] && PRELOAD=(--import "$REPO/scripts/bench/heap-sampling.mjs")
-HEAP_PROFILE_OUT=${HEAP_PROFILE:-} DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn \
-  SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
-  node --max-semi-space-size=2 --trace-gc-nvp "${PRELOAD[@]}" "$ROOT/dist/server/main.js" >"$DATA/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 600); do
-  curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break
-  sleep 0.1
-done
+HEAP_PROFILE_OUT=${HEAP_PROFILE:-} bench_server "$DATA" "$DATA/server.log" \
+  node --max-semi-space-size=2 --trace-gc-nvp "${PRELOAD[@]}" "$ROOT/dist/server/main.js"
+PID=$BENCH_PID
 sleep 2
 FROM=$(wc -l <"$DATA/server.log")
 [ -n "${HEAP_PROFILE:-}" ] && kill -USR1 "$PID"

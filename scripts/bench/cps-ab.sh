@@ -38,6 +38,7 @@ if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
   exec unshare -n env HOTLINE_BENCH_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
+. "$REPO/scripts/bench/lib.sh"
 
 # utime+stime ticks of the main thread (the event loop: its tid is the pid).
 main_ticks() {
@@ -49,16 +50,8 @@ one() { # root cps
   data=$(mktemp -d /tmp/hotline-cps-data-XXXX)
   local prof=()
   [ "${PROF:-}" = 1 ] && { mkdir -p "$root/prof"; prof=(--cpu-prof --cpu-prof-dir "$root/prof"); }
-  DATA_DIR=$data SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn \
-    SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
-    node ${NODE_FLAGS:-} "${prof[@]}" "$root/dist/server/main.js" >"$data/server.log" 2>&1 &
-  pid=$!
-  # A loaded machine can take many seconds to start the server; calls sent earlier would only measure
-  # SIP retransmission back-off.
-  for _ in $(seq 1 600); do
-    curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  bench_server "$data" "$data/server.log" node ${NODE_FLAGS:-} "${prof[@]}" "$root/dist/server/main.js"
+  pid=$BENCH_PID
   sleep 1
   label="$(basename "$root")-cps-$cps"
   local m0 t0 m1 t1

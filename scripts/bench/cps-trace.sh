@@ -24,6 +24,7 @@ if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
   exec unshare -n env HOTLINE_BENCH_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
+. scripts/bench/lib.sh
 
 # utime+stime ticks of every thread of $1, one "tid comm ticks" line each.
 threads() {
@@ -39,14 +40,9 @@ for n in $STEPS; do
   DATA=$(mktemp -d /tmp/hotline-cps-trace-XXXX)
   TRACE=$DATA/trace.txt
   [ "${SETUP_TRACE:-1}" = 0 ] && TRACE=
-  CALL_SETUP_TRACE=$TRACE DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn \
-    SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
-    bash scripts/serve.sh ${NODE_FLAGS:-} ${CPU_PROF:+--cpu-prof --cpu-prof-dir="$CPU_PROF/$n"} >"$DATA/server.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 1 600); do
-    curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  CALL_SETUP_TRACE=$TRACE bench_server "$DATA" "$DATA/server.log" \
+    bash scripts/serve.sh ${NODE_FLAGS:-} ${CPU_PROF:+--cpu-prof --cpu-prof-dir="$CPU_PROF/$n"}
+  PID=$BENCH_PID
   sleep 1
   echo "== cps $n for $LEN s (server pid $PID; load $(cut -d' ' -f1-3 /proc/loadavg))"
   threads "$PID" >"$DATA/t0"

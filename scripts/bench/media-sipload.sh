@@ -36,19 +36,15 @@ if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
   exec unshare -n env HOTLINE_BENCH_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
+. scripts/bench/lib.sh
 
 DATA=$(mktemp -d /tmp/hotline-bench-data-XXXX)
 FLOW=12315
 [ "$MODE" = ivr ] && FLOW=bench-loop
-METRICS_TOKEN=bench-metrics-token-0123456789 MEETME_ROOM_SIZE=3 DATA_DIR=$DATA SIP_HOST=127.0.0.1 SIP_PORT=25060 HTTP_PORT=28080 LOG_LEVEL=warn IVR_FLOW=$FLOW \
-  SIP_RATE_PER_SECOND=60000 SIP_RATE_BURST=60000 RTP_PORT_MIN=20000 RTP_PORT_MAX=29999 \
-  ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} bash scripts/serve.sh ${NODE_FLAGS:-} > "$DATA/server.log" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; cp "$DATA/server.log" /tmp/hotline-bench-server.log 2>/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 100); do
-  curl -sf http://127.0.0.1:28080/api/health >/dev/null 2>&1 && break
-  sleep 0.1
-done
+trap 'kill ${BENCH_PID:-} 2>/dev/null; wait ${BENCH_PID:-} 2>/dev/null; cp "$DATA/server.log" /tmp/hotline-bench-server.log 2>/dev/null; rm -rf "$DATA"' EXIT
+METRICS_TOKEN=bench-metrics-token-0123456789 MEETME_ROOM_SIZE=3 IVR_FLOW=$FLOW bench_server "$DATA" "$DATA/server.log" \
+  ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} bash scripts/serve.sh ${NODE_FLAGS:-}
+PID=$BENCH_PID
 # SERVER_NICE=N: every thread of the server at nice N (negative needs root/CAP_SYS_NICE), for A/B of scheduling.
 if [ -n "${SERVER_NICE:-}" ]; then
   for t in /proc/"$PID"/task/*; do renice -n "$SERVER_NICE" -p "${t##*/}" >/dev/null; done
