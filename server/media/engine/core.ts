@@ -137,6 +137,8 @@ export function countInPhase(lo: number, hi: number, phase: number, phases: numb
   return upTo(hi) - upTo(lo - 1);
 }
 
+const SKIP_SCRATCH = new Uint8Array(FRAME);
+
 /** Pre-encoded segments played frame by frame; one object per play() call (its identity is the source key). */
 class Player {
   private seg = 0;
@@ -194,26 +196,7 @@ class Player {
    * stretching every call it carries (which would raise the load that made it late).
    */
   skip(frames: number): void {
-    let left = frames * FRAME;
-    while (left > 0 && !this.done) {
-      const s = this.segs[this.seg];
-      if (!s) {
-        if (this.loop) {
-          this.seg = 0;
-          this.off = 0;
-          continue;
-        }
-        this.done = true;
-        break;
-      }
-      const take = Math.min(left, s.pcmu.length - this.off);
-      left -= take;
-      this.off += take;
-      if (this.off >= s.pcmu.length) {
-        this.seg++;
-        this.off = 0;
-      }
-    }
+    for (let i = 0; i < frames && !this.done; i++) this.next('PCMU', SKIP_SCRATCH);
   }
 
   finish(r: PlayResult): void {

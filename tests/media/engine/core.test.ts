@@ -442,23 +442,36 @@ describe('prompt ids (EngineClient.loadPrompt)', () => {
   });
 });
 
+/** A core with 4 phases whose ticks the test fires itself (tick index, lateness in ms); records what it sends. */
+function coreOnManualTicks(): {
+  core: EngineCore;
+  fire: (k: number, late: number) => void;
+  sent: Buffer[];
+  sentBy: string[];
+} {
+  let tick: (k: number, late: number) => void = () => undefined;
+  const sent: Buffer[] = [];
+  const sentBy: string[] = [];
+  const core = new EngineCore(
+    { phases: 4 },
+    {
+      clock: new FakeClock(0),
+      ticks: { start: (fn) => (tick = fn), close: () => undefined },
+      emit: (e) => {
+        if (e.type !== 'xpkt') return;
+        sent.push(e.buf);
+        sentBy.push(e.ep);
+      },
+      log: createLogger('test'),
+      thread: 'inline',
+    },
+  );
+  return { core, fire: (k, late) => tick(k, late), sent, sentBy };
+}
+
 describe('media clock catch-up', () => {
   it('a stalled thread catches up by one frame at most, and ignores backlogged ticks', async () => {
-    let fire: (k: number, late: number) => void = () => undefined;
-    const sent: Buffer[] = [];
-    const clock = new FakeClock(0);
-    const core = new EngineCore(
-      { phases: 4 },
-      {
-        clock,
-        ticks: { start: (fn) => (fire = fn), close: () => undefined },
-        emit: (e) => {
-          if (e.type === 'xpkt') sent.push(e.buf);
-        },
-        log: createLogger('test'),
-        thread: 'inline',
-      },
-    );
+    const { core, fire, sent } = coreOnManualTicks();
     const { id } = await core.createEndpoint('test', {});
     core.handle('setNegotiated', [id, { codec: 'PCMU', payloadType: 0, telephoneEventPt: null, remoteHold: false }]);
     void core.handle('play', [id, [{ toneHz: 300, ms: 10_000 }], {}]);
@@ -476,20 +489,7 @@ describe('media clock catch-up', () => {
 
 describe('media clock: prompts keep to the wall clock', () => {
   it('frames whose time passed while the thread stalled are skipped: the prompt ends on time, seq stays whole', async () => {
-    let fire: (k: number, late: number) => void = () => undefined;
-    const sent: Buffer[] = [];
-    const core = new EngineCore(
-      { phases: 4 },
-      {
-        clock: new FakeClock(0),
-        ticks: { start: (fn) => (fire = fn), close: () => undefined },
-        emit: (e) => {
-          if (e.type === 'xpkt') sent.push(e.buf);
-        },
-        log: createLogger('test'),
-        thread: 'inline',
-      },
-    );
+    const { core, fire, sent } = coreOnManualTicks();
     const { id } = await core.createEndpoint('test', {});
     core.handle('setNegotiated', [id, { codec: 'PCMU', payloadType: 0, telephoneEventPt: null, remoteHold: false }]);
     let endedAt = -1;
@@ -544,20 +544,7 @@ describe('media clock: prompts keep to the wall clock', () => {
 
 describe('media clock phases', () => {
   it('a new endpoint goes to the least loaded phase, so hang-ups do not leave phases uneven', async () => {
-    let fire: (k: number, late: number) => void = () => undefined;
-    const sentBy: string[] = [];
-    const core = new EngineCore(
-      { phases: 4 },
-      {
-        clock: new FakeClock(0),
-        ticks: { start: (fn) => (fire = fn), close: () => undefined },
-        emit: (e) => {
-          if (e.type === 'xpkt') sentBy.push(e.ep);
-        },
-        log: createLogger('test'),
-        thread: 'inline',
-      },
-    );
+    const { core, fire, sentBy } = coreOnManualTicks();
     const start = async (): Promise<string> => {
       const { id } = await core.createEndpoint('test', {});
       core.handle('setNegotiated', [id, { codec: 'PCMU', payloadType: 0, telephoneEventPt: null, remoteHold: false }]);
