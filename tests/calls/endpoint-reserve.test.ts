@@ -109,4 +109,41 @@ describe('EndpointReserve', () => {
     expect(r.take()).toBeNull();
     expect(engine.pending).toHaveLength(0);
   });
+
+  it('grows with the call rate, up to its maximum, and falls back to its size when calls slow down', async () => {
+    const engine = new FakeEngine();
+    let t = 0;
+    const r = new EndpointReserve({ engine, size: 4, horizonMs: 300, maxSize: 50, now: () => t, log }).start();
+    await engine.deliver();
+    expect(r.target).toBe(4);
+    // 100 calls in the first second (10 ms apart): the second window aims at 300 ms of them.
+    for (let i = 0; i < 100; i++) {
+      t += 10;
+      r.take();
+      await engine.deliver();
+    }
+    t += 10;
+    r.take();
+    expect(r.target).toBe(30);
+    expect(engine.pending.length + r.available).toBe(30);
+    await engine.deliver();
+    expect(r.available).toBe(30);
+    // 1000 calls a second would want 300: the maximum holds.
+    for (let i = 0; i < 1000; i++) {
+      t += 1;
+      r.take();
+      await engine.deliver();
+    }
+    t += 1;
+    r.take();
+    expect(r.target).toBe(50);
+    // One call in the next second: back to the configured size (nothing is closed; takes use the extras up).
+    t += 1000;
+    r.take();
+    t += 1000;
+    r.take();
+    expect(r.target).toBe(4);
+    expect(engine.made.every((e) => e.closed === 0)).toBe(true);
+    await r.close();
+  });
 });
