@@ -17,7 +17,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freeSipPort, freeTcpPort, isPortBoundBy, rtpPortRange, LOOPBACK, type PortRange } from './ports.js';
+import {
+  freeSipPort,
+  freeTcpPort,
+  isPortBoundBy,
+  portOtherThan,
+  rtpPortRange,
+  LOOPBACK,
+  type PortRange,
+} from './ports.js';
 import { makeSilenceWav, makeToneWav } from './sox.js';
 import { makeTempDir, removeTempDir, sleep, trackChild, waitUntil } from './tmp.js';
 
@@ -207,7 +215,8 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
   const recDir = path.join(dir, 'rec');
   mkdirSync(recDir, { recursive: true });
   const sipPort = o.sipPort ?? (await freeSipPort({ alsoNext: true }));
-  const ctrlPort = await freeTcpPort();
+  // baresip also listens on sipPort (UDP and TCP) and on sipPort + 1 (TLS).
+  const ctrlPort = await portOtherThan([sipPort, sipPort + 1], freeTcpPort);
   const rtpPorts = o.rtpPorts ?? (await rtpPortRange(40));
   const audioSourceWav = o.audioSourceWav ?? makeSilenceWav(path.join(dir, 'silence.wav'), 180);
   writeFileSync(

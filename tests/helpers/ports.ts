@@ -109,6 +109,19 @@ export const freeUdpPort = (): Promise<number> => freePort('udp');
 export const freeTcpPort = (): Promise<number> => freePort('tcp');
 
 /**
+ * A port from `pick` that is none of `avoid`. A port picked by bind-0-then-close is free again at once, so the
+ * kernel can hand the same number out to the next bind-0: a second pick for one process must skip the first.
+ * (It did: baresip's control port came out equal to its SIP port, and neither listener could then bind.)
+ */
+export async function portOtherThan(avoid: readonly number[], pick: () => Promise<number>): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const p = await pick();
+    if (!avoid.includes(p)) return p;
+  }
+  throw new Error(`portOtherThan: 20 picks all in ${avoid.join(', ')}`);
+}
+
+/**
  * A port free for UDP and TCP at once, and (with `alsoNext`) with port+1 free for TCP too:
  * baresip listens on sip_listen for UDP and TCP, and opens its TLS listener on port+1.
  */

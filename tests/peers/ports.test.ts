@@ -9,6 +9,7 @@ import {
   isPortFree,
   poolSlot,
   rtpPortRange,
+  portOtherThan,
 } from '../helpers/ports.js';
 
 const held: dgram.Socket[] = [];
@@ -28,6 +29,13 @@ function holdUdp(port: number): Promise<void> {
 }
 
 describe('ports', () => {
+  it('portOtherThan skips a number the kernel hands out again (baresip control port equal to its SIP port)', async () => {
+    const picks = [5060, 5061, 5060, 40000];
+    const pick = async () => picks.shift()!;
+    expect(await portOtherThan([5060, 5061], pick)).toBe(40000);
+    await expect(portOtherThan([7], async () => 7)).rejects.toThrow(/20 picks/);
+  });
+
   it('hands out bindable ports and sees when one is taken', async () => {
     const u = await freeUdpPort();
     const t = await freeTcpPort();
