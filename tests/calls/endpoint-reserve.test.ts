@@ -116,26 +116,24 @@ describe('EndpointReserve', () => {
     const r = new EndpointReserve({ engine, size: 4, horizonMs: 300, maxSize: 50, now: () => t, log }).start();
     await engine.deliver();
     expect(r.target).toBe(4);
-    // 100 calls in the first second (10 ms apart): the second window aims at 300 ms of them.
-    for (let i = 0; i < 100; i++) {
-      t += 10;
+    /** `n` calls `stepMs` apart, then one more that closes the window. */
+    const calls = async (n: number, stepMs: number) => {
+      for (let i = 0; i < n; i++) {
+        t += stepMs;
+        r.take();
+        await engine.deliver();
+      }
+      t += stepMs;
       r.take();
-      await engine.deliver();
-    }
-    t += 10;
-    r.take();
+    };
+    // 100 calls in the first second (10 ms apart): the second window aims at 300 ms of them.
+    await calls(100, 10);
     expect(r.target).toBe(30);
     expect(engine.pending.length + r.available).toBe(30);
     await engine.deliver();
     expect(r.available).toBe(30);
     // 1000 calls a second would want 300: the maximum holds.
-    for (let i = 0; i < 1000; i++) {
-      t += 1;
-      r.take();
-      await engine.deliver();
-    }
-    t += 1;
-    r.take();
+    await calls(1000, 1);
     expect(r.target).toBe(50);
     // One call in the next second: back to the configured size (nothing is closed; takes use the extras up).
     t += 1000;
