@@ -86,7 +86,8 @@ export class EndpointReserve {
     if (elapsed >= 1000) {
       const perMs = this.windowTakes / elapsed;
       const wanted = Math.ceil(perMs * (this.o.horizonMs ?? 300));
-      this.target = Math.min(Math.max(this.o.size, wanted), Math.max(this.o.size, this.o.maxSize ?? 256));
+      const cap = Math.max(this.o.size, this.o.maxSize ?? 256);
+      this.target = Math.min(Math.max(this.o.size, wanted), cap);
       this.windowStart = now;
       this.windowTakes = 0;
     }
