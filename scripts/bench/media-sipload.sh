@@ -15,7 +15,7 @@
 # Environment: MEDIA_PACING=self|ticker picks the media worker's clock (server/media/engine/index.ts);
 # MEDIA_PHASES=1..20 (sends per frame split into that many bursts, default 4), MEDIA_TICK_LEAD_MS=0..4 (ticker
 # posts early, the worker waits for the due time; default 0), MEDIA_RT_PRIORITY=N (SCHED_FIFO clock threads);
-# SIPLOAD_WORKERS=K spreads the harness over K threads (default 1); NO_BUILD=1 reuses dist/;
+# SIPLOAD_ARGS="..." go to the harness in ivr mode (e.g. --no-tx); SIPLOAD_WORKERS=K spreads the harness over K threads (default 1); NO_BUILD=1 reuses dist/;
 # OUT=file.jsonl collects the JSON results (default /tmp/hotline-bench-MODE.jsonl); SERVER_CPUS / HARNESS_CPUS pin
 # the server and the harness to CPUs (taskset lists, e.g. 1 and 0); WIRE=1 adds the server's own send pacing from a
 # tcpdump capture (kernel timestamps, scripts/bench/wire-pacing.mjs); NODE_FLAGS="..." go to the server's node after
@@ -78,7 +78,7 @@ for n in $STEPS; do
   [ "${WIRE:-}" = "1" ] && { wire_capture "$n" & WPID=$!; }
   case "$MODE" in
     ivr)  "${HARNESS[@]}" "$SIPLOAD" --target 127.0.0.1:25060 --number 12315 --calls "$n" --ramp 50 --hold "$LEN" \
-            --workers "$W" --pid "$PID" --json "$OUT" --label "ivr-$n" || true ;;
+            --workers "$W" --pid "$PID" --json "$OUT" --label "ivr-$n" ${SIPLOAD_ARGS:-} || true ;;
     echo) "${HARNESS[@]}" "$SIPLOAD" --target 127.0.0.1:25060 --number 9196 --calls "$n" --ramp 50 --hold "$LEN" \
             --workers "$W" --pid "$PID" --json "$OUT" --label "echo-$n" || true ;;
     conf) "${HARNESS[@]}" "$SIPLOAD" --target 127.0.0.1:25060 --number 9100 --calls $((3 * n)) --ramp 60 --hold "$LEN" \
