@@ -93,7 +93,11 @@ describe('callback through the outbound trunk', () => {
       expect(invite).toMatch(/^INVITE sip:013800138000@127\.0\.0\.1:\d+ SIP\/2\.0/);
       expect(invite).toMatch(/^From: .*<sip:12315@/m);
       expect(trunkSide.messages).toMatch(/BYE sip:/);
-      const cdr = ts.server.cdr.list({ limit: 20 }).find((r) => r.direction === 'outbound');
+      // The row is written at the call's start and finished when its last leg ends, which can be just after SIPp
+      // exits (then the 10 ms batch flush).
+      const outboundCdr = () => ts.server.cdr.list({ limit: 20 }).find((r) => r.direction === 'outbound');
+      await waitUntil(() => outboundCdr()?.endedAt != null, 5000, 'the outbound CDR row finished');
+      const cdr = outboundCdr();
       expect(cdr).toMatchObject({ caller: '8006', dialled: '13800138000', disposition: 'answered' });
     } finally {
       await seat.stop();
