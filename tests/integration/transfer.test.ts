@@ -94,9 +94,11 @@ describe('transfers between agents', () => {
       expect(ts.server.acd.acd.counters.assigned).toBe(1);
 
       // The consumer heard agent01, then (after the notice) agent02 alone; agent02 heard the consumer.
-      const cp = phases(timeline(c), (s) => s[1400]! > 0.5);
-      expect(cp.during.length).toBeGreaterThanOrEqual(2);
-      expect(maxOf(cp.during, 1000)).toBeLessThan(0.05);
+      // Counted over every half second in which agent02's tone dominates, not only the longest unbroken run: a
+      // stall on a loaded CI box can split the 3 s into short runs (this check once failed with a longest run of 1).
+      const withB = timeline(c).filter((w) => w.s[1400]! > 0.5);
+      expect(withB.length).toBeGreaterThanOrEqual(4);
+      expect(maxOf(withB, 1000)).toBeLessThan(0.05);
       expect(maxOf(timeline(c), 1000)).toBeGreaterThan(0.5);
       const bp = phases(timeline(seatB), (s) => s[600]! > 0.5);
       expect(bp.during.length).toBeGreaterThanOrEqual(2);
