@@ -7,8 +7,8 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { startBaresip, makeToneWav, type AnswerMode, type Baresip } from '../helpers/baresip.js';
 import { readWav, toneShareOf } from '../helpers/audio.js';
-import type { TestServer } from '../helpers/server.js';
-import { sleep, waitUntil } from '../helpers/tmp.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
 
 /**
  * Server overrides for these tests: the 2-core test box runs many suites at once, and admission
@@ -16,9 +16,30 @@ import { sleep, waitUntil } from '../helpers/tmp.js';
  */
 export const CALM_ADMISSION = { admission: { maxLagMs: 60_000, maxCpuCores: 64 } };
 
-import type { Api } from '../helpers/api.js';
+import { apiFor, type Api } from '../helpers/api.js';
 
 export { apiFor, login, type Api } from '../helpers/api.js';
+
+/** Monday 10:00 Beijing: the 12315 flow is open and routes key 1 to the complaint queue. */
+export const OPEN = new Date('2026-11-30T02:00:00Z');
+
+/** A file's server (open hours, calm admission), its temp dir for tone WAVs and recordings, and its API client. */
+export interface PeerServer {
+  ts: TestServer;
+  dir: string;
+  api: Api;
+}
+
+export async function startPeerServer(dirPrefix: string): Promise<PeerServer> {
+  const ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
+  return { ts, dir: makeTempDir(dirPrefix), api: apiFor(ts) };
+}
+
+/** Safe on a server that never started (its beforeAll failed). */
+export async function stopPeerServer(p: Partial<PeerServer>): Promise<void> {
+  await p.ts?.stop();
+  if (p.dir) removeTempDir(p.dir);
+}
 
 /** A registered device (seat or station) playing `hz`. */
 export async function device(

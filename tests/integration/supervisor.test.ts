@@ -4,36 +4,32 @@
  * hears the lead, the consumer does not. Both are audited; agents may not monitor.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { TestSocket } from '../api/socket-client.js';
-import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import { sleep, waitUntil } from '../helpers/tmp.js';
 import {
   agentAt,
-  apiFor,
-  CALM_ADMISSION,
   consumer,
   device,
   login,
   maxOf,
   phases,
   reachAgent,
+  startPeerServer,
+  stopPeerServer,
   timeline,
   type Api,
 } from '../calls/peers.js';
 
-const OPEN = new Date('2026-11-30T02:00:00Z');
 let ts: TestServer;
 let dir: string;
 let api: Api;
 
 beforeAll(async () => {
-  ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
-  dir = makeTempDir('supervisor-');
-  api = apiFor(ts);
+  ({ ts, dir, api } = await startPeerServer('supervisor-'));
 });
 afterAll(async () => {
-  await ts?.stop();
-  removeTempDir(dir);
+  await stopPeerServer({ ts, dir });
 });
 
 describe('supervisor monitoring', () => {

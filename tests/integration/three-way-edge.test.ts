@@ -5,21 +5,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Baresip } from '../helpers/baresip.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import type { TestServer } from '../helpers/server.js';
+import { sleep, waitUntil } from '../helpers/tmp.js';
 import {
   agentAt,
-  apiFor,
-  CALM_ADMISSION,
   consumer,
   device,
   login,
   reachAgent,
+  startPeerServer,
+  stopPeerServer,
   timeline,
   type Api,
 } from '../calls/peers.js';
 
-const OPEN = new Date('2026-11-30T02:00:00Z');
 let ts: TestServer;
 let dir: string;
 let api: Api;
@@ -29,9 +28,7 @@ let tok: string;
 let lead: string;
 
 beforeAll(async () => {
-  ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
-  dir = makeTempDir('three-way-edge-');
-  api = apiFor(ts);
+  ({ ts, dir, api } = await startPeerServer('three-way-edge-'));
   [seat, station] = await Promise.all([device(ts, dir, '8007', 1000), device(ts, dir, '3001', 1400, 'manual')]);
   tok = await login(api, 'agent01', 'agent12315');
   lead = await login(api, 'lead01', 'lead12315');
@@ -39,8 +36,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([seat?.stop(), station?.stop()]);
-  await ts?.stop();
-  removeTempDir(dir);
+  await stopPeerServer({ ts, dir });
 });
 
 const liveState = async (callId: string) =>

@@ -4,23 +4,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Baresip } from '../helpers/baresip.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import type { TestServer } from '../helpers/server.js';
+import { sleep, waitUntil } from '../helpers/tmp.js';
 import {
   agentAt,
-  apiFor,
-  CALM_ADMISSION,
   consumer,
   device,
   login,
   maxOf,
   phases,
   reachAgent,
+  startPeerServer,
+  stopPeerServer,
   timeline,
   type Api,
 } from '../calls/peers.js';
 
-const OPEN = new Date('2026-11-30T02:00:00Z');
 let ts: TestServer;
 let dir: string;
 let api: Api;
@@ -32,14 +31,11 @@ const noDrift = () => {
 };
 
 beforeAll(async () => {
-  ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
-  dir = makeTempDir('three-way-rejoin-');
-  api = apiFor(ts);
+  ({ ts, dir, api } = await startPeerServer('three-way-rejoin-'));
   ts.server.acd.acd.on('repair', (kind, agentId) => repairs.push(`${kind}:${agentId}`));
 });
 afterAll(async () => {
-  await ts?.stop();
-  removeTempDir(dir);
+  await stopPeerServer({ ts, dir });
 });
 
 describe('three-way: leave and rejoin', () => {

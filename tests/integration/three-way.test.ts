@@ -8,12 +8,10 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Baresip } from '../helpers/baresip.js';
 import { TestSocket } from '../api/socket-client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import type { TestServer } from '../helpers/server.js';
+import { sleep, waitUntil } from '../helpers/tmp.js';
 import {
   agentAt,
-  apiFor,
-  CALM_ADMISSION,
   consumer,
   device,
   login,
@@ -21,23 +19,21 @@ import {
   minOf,
   phases,
   reachAgent,
+  startPeerServer,
+  stopPeerServer,
   timeline,
   type Api,
 } from '../calls/peers.js';
 
-const OPEN = new Date('2026-11-30T02:00:00Z');
 let ts: TestServer;
 let dir: string;
 let api: Api;
 
 beforeAll(async () => {
-  ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
-  dir = makeTempDir('three-way-');
-  api = apiFor(ts);
+  ({ ts, dir, api } = await startPeerServer('three-way-'));
 });
 afterAll(async () => {
-  await ts?.stop();
-  removeTempDir(dir);
+  await stopPeerServer({ ts, dir });
 });
 
 describe('three-way call with a merchant station', () => {

@@ -4,35 +4,31 @@
  * (1400 Hz) and connects the consumer (600 Hz) to it; the transferor's leg ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import type { TestServer } from '../helpers/server.js';
+import { sleep, waitUntil } from '../helpers/tmp.js';
 import {
   agentAt,
-  apiFor,
-  CALM_ADMISSION,
   consumer,
   device,
   login,
   maxOf,
   phases,
   reachAgent,
+  startPeerServer,
+  stopPeerServer,
   timeline,
   type Api,
 } from '../calls/peers.js';
 
-const OPEN = new Date('2026-11-30T02:00:00Z');
 let ts: TestServer;
 let dir: string;
 let api: Api;
 
 beforeAll(async () => {
-  ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
-  dir = makeTempDir('refer-');
-  api = apiFor(ts);
+  ({ ts, dir, api } = await startPeerServer('refer-'));
 });
 afterAll(async () => {
-  await ts?.stop();
-  removeTempDir(dir);
+  await stopPeerServer({ ts, dir });
 });
 
 describe('REFER from a SIP phone', () => {

@@ -6,12 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Baresip } from '../helpers/baresip.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import type { TestServer } from '../helpers/server.js';
+import { sleep, waitUntil } from '../helpers/tmp.js';
 import {
   agentAt,
-  apiFor,
-  CALM_ADMISSION,
   consumer,
   device,
   login,
@@ -19,11 +17,12 @@ import {
   minOf,
   phases,
   reachAgent,
+  startPeerServer,
+  stopPeerServer,
   timeline,
   type Api,
 } from '../calls/peers.js';
 
-const OPEN = new Date('2026-11-30T02:00:00Z');
 let ts: TestServer;
 let dir: string;
 let api: Api;
@@ -35,9 +34,7 @@ let agentB: string;
 const repairs: string[] = [];
 
 beforeAll(async () => {
-  ts = await startTestServer({}, { wallClock: () => OPEN, ops: CALM_ADMISSION });
-  dir = makeTempDir('transfer-');
-  api = apiFor(ts);
+  ({ ts, dir, api } = await startPeerServer('transfer-'));
   [seatA, seatB] = await Promise.all([device(ts, dir, '8007', 1000), device(ts, dir, '8008', 1400)]);
   tokA = await login(api, 'agent01', 'agent12315');
   tokB = await login(api, 'agent02', 'agent12315');
@@ -47,8 +44,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([seatA?.stop(), seatB?.stop()]);
-  await ts?.stop();
-  removeTempDir(dir);
+  await stopPeerServer({ ts, dir });
 });
 
 type Me = { state: string; currentCallId: string | null };
@@ -93,13 +89,14 @@ describe('transfers between agents', () => {
       noDrift();
       expect(ts.server.acd.acd.counters.assigned).toBe(1);
 
-      // The consumer heard agent01, then (after the notice) agent02 alone; agent02 heard the consumer.
-      // Counted over every half second in which agent02's tone dominates, not only the longest unbroken run: a
-      // stall on a loaded CI box can split the 3 s into short runs (this check once failed with a longest run of 1).
-      const withB = timeline(c).filter((w) => w.s[1400]! > 0.5);
-      expect(withB.length).toBeGreaterThanOrEqual(4);
-      expect(maxOf(withB, 1000)).toBeLessThan(0.05);
-      expect(maxOf(timeline(c), 1000)).toBeGreaterThan(0.5);
+      // The consumer heard agent01, then agent02 alone (agent02 answers at once: the notice is cut short).
+      // Everything after the half second in which agent02 is first heard is checked, not only the longest
+      // unbroken run of agent02's tone, which a stall on a loaded box can split.
+      const tl = timeline(c);
+      const afterB = tl.slice(tl.findIndex((w) => w.s[1400]! > 0.5) + 1);
+      expect(afterB.filter((w) => w.s[1400]! > 0.5).length).toBeGreaterThanOrEqual(3);
+      expect(maxOf(afterB, 1000)).toBeLessThan(0.05);
+      expect(maxOf(tl, 1000)).toBeGreaterThan(0.5);
       const bp = phases(timeline(seatB), (s) => s[600]! > 0.5);
       expect(bp.during.length).toBeGreaterThanOrEqual(2);
       expect(maxOf(bp.during, 1000)).toBeLessThan(0.05);
