@@ -261,7 +261,7 @@ class Endpoint {
   // What we send.
   player: Player | null = null;
   echoDelayMs = -1;
-  echoQ: { at: number; pt: number; data: Uint8Array }[] = [];
+  echoQ: { at: number; ts: number; pt: number; data: Uint8Array }[] = [];
   readonly dtmfOut: DtmfOut[] = [];
   peer: Endpoint | null = null;
   bridge: BridgeState | null = null;
@@ -1018,11 +1018,14 @@ export class EngineCore {
       while (q.length > 0 && (q.length >= ECHO_MAX_FRAMES || now - q[0]!.at > ep.echoDelayMs + ECHO_SLACK_MS)) {
         q.shift();
       }
-      q.push({ at: now, pt, data: msg.subarray(off, off + len) });
-      // Sent on receipt of the frame that arrived one delay later: the caller's packet timing, not our tick's,
+      q.push({ at: now, ts: v.timestamp, pt, data: msg.subarray(off, off + len) });
+      // Sent on receipt of the frame recorded one delay later: the caller's packet timing, not our tick's,
       // sets the pace (a queue drained on the tick added up to a frame of jitter whenever arrivals sat near a
-      // tick boundary). Two at most: a burst after a stall in the network is passed on, not multiplied.
-      if (!ep.busy()) this.echoOut(ep, now, ep.echoDelayMs - FRAME_MS / 2, 2);
+      // tick boundary). "One delay later" is read from the RTP timestamps, not from arrival times: a frame
+      // received late (our thread busy or paused for GC) would otherwise look too young at its turn, wait for
+      // the next arrival and leave 20 ms late, two frames back to back. Two at most: a burst after a stall in the
+      // network is passed on, not multiplied.
+      if (!ep.busy()) this.echoOnReceipt(ep, now, v.timestamp);
     }
     const peer = ep.peer;
     if (peer && peer.neg && !peer.busy() && peer.echoDelayMs < 0) {
@@ -1305,25 +1308,45 @@ export class EngineCore {
     }
   }
 
+  /** Sends up to two echo frames recorded (RTP timestamp) at least the echo delay before the frame `ts`. */
+  private echoOnReceipt(ep: Endpoint, now: number, ts: number): void {
+    const q = ep.echoQ;
+    const delay = ep.echoDelayMs * (FRAME / FRAME_MS) - FRAME / 2;
+    for (let n = 0; n < 2; n++) {
+      const e = q[0];
+      if (!e) break;
+      // Signed 32-bit difference: timestamps wrap (RFC 3550 §5.1); a source that restarted its timeline (a
+      // negative difference) leaves its old frames to the age limit above.
+      const d = (ts - e.ts) | 0;
+      if (d < delay) break;
+      this.echoSend(ep, now);
+    }
+  }
+
   /** Sends up to `max` echo frames that have waited at least `minAgeMs`, oldest first. */
   private echoOut(ep: Endpoint, now: number, minAgeMs: number, max: number): void {
-    const neg = ep.neg!;
     const q = ep.echoQ;
     for (let n = 0; n < max; n++) {
       const e = q[0];
       if (!e || now - e.at < minAgeMs) break;
-      q.shift();
-      ep.nextGen();
-      let data = e.data;
-      if (e.pt !== neg.payloadType) {
-        const t = e.pt === 0 ? ULAW_TO_ALAW : ALAW_TO_ULAW;
-        const out =
-          data.length <= ep.scratch.length ? ep.scratch.subarray(0, data.length) : new Uint8Array(data.length);
-        for (let i = 0; i < data.length; i++) out[i] = t[data[i]!]!;
-        data = out;
-      }
-      if (ep.canSend()) this.sendFrame(ep, q, neg.payloadType, data, ep.gSeq, ep.gTs, now, neg.codec);
+      this.echoSend(ep, now);
     }
+  }
+
+  /** Sends the oldest frame of the echo's delay line. */
+  private echoSend(ep: Endpoint, now: number): void {
+    const neg = ep.neg!;
+    const q = ep.echoQ;
+    const e = q.shift()!;
+    ep.nextGen();
+    let data = e.data;
+    if (e.pt !== neg.payloadType) {
+      const t = e.pt === 0 ? ULAW_TO_ALAW : ALAW_TO_ULAW;
+      const out = data.length <= ep.scratch.length ? ep.scratch.subarray(0, data.length) : new Uint8Array(data.length);
+      for (let i = 0; i < data.length; i++) out[i] = t[data[i]!]!;
+      data = out;
+    }
+    if (ep.canSend()) this.sendFrame(ep, q, neg.payloadType, data, ep.gSeq, ep.gTs, now, neg.codec);
   }
 
   private tickConference(c: ConferenceState, now: number): void {

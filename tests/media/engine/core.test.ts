@@ -346,6 +346,27 @@ describe('media engine core (FakeClock)', () => {
     expect(toneShareOf(s.audio(), 8000, 800)).toBeGreaterThan(0.9);
   });
 
+  it('echo: a frame received late (our thread busy) still leaves one delay after it was recorded, not a frame later', async () => {
+    const { ep: e, s } = await ep();
+    e.echo(100);
+    await Promise.resolve();
+    clock.advance(7);
+    const tone = tonePcm(800, 1000);
+    const onReceipt: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      // Packet 10 is taken off the socket 12 ms late; every other on time.
+      const late = i === 10 ? 12 : 0;
+      clock.advance(late);
+      const before = s.sent.length;
+      s.inject(frameOf(tone, i));
+      onReceipt.push(s.sent.length - before);
+      clock.advance(20 - late);
+    }
+    // Judged by arrival time, packet 10 would be 88 ms old when packet 15 arrives: held back to packet 16's
+    // arrival, then sent with packet 11 (0 then 2). By its RTP timestamp it is exactly one delay old.
+    expect(onReceipt.slice(5)).toEqual(new Array(25).fill(1));
+  });
+
   it('records an endpoint in stereo (peer left, us right) and a bridge in mono', async () => {
     const a = await ep();
     const b = await ep('PCMA');
