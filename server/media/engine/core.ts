@@ -30,6 +30,7 @@ import { DtmfReceiver, planDtmfPackets } from '../dtmf/rfc4733.js';
 import { GoertzelDtmfDetector } from '../dtmf/goertzel.js';
 import { parseDtmfInfo } from '../dtmf/dtmf-relay.js';
 import { AudioMixer } from '../mixer/mixer.js';
+import { EchoLine } from './echo-line.js';
 import { RtpPacketView, RtpParseStatus, isRtcpPacket } from '../rtp/packet.js';
 import {
   RtpReceiverStats,
@@ -261,7 +262,7 @@ class Endpoint {
   // What we send.
   player: Player | null = null;
   echoDelayMs = -1;
-  echoQ: { at: number; ts: number; pt: number; data: Uint8Array }[] = [];
+  echoLine: EchoLine | null = null;
   readonly dtmfOut: DtmfOut[] = [];
   peer: Endpoint | null = null;
   bridge: BridgeState | null = null;
@@ -648,12 +649,12 @@ export class EngineCore {
 
   echo(ep: Endpoint, delayMs = 200): void {
     ep.echoDelayMs = Math.max(0, Math.min(2000, delayMs));
-    ep.echoQ = [];
+    ep.echoLine = new EchoLine(ep.echoDelayMs + ECHO_SLACK_MS, ECHO_MAX_FRAMES);
   }
 
   stopEcho(ep: Endpoint): void {
     ep.echoDelayMs = -1;
-    ep.echoQ = [];
+    ep.echoLine = null;
   }
 
   sendDtmf(ep: Endpoint, digits: string, opts: { durationMs?: number }): Promise<void> {
@@ -1012,20 +1013,18 @@ export class EngineCore {
     ep.rxStats.update(v.sequenceNumber, v.timestamp, now);
     const off = v.payloadOffset;
     const len = v.payloadLength;
-    if (ep.echoDelayMs >= 0) {
-      const q = ep.echoQ;
+    const line = ep.echoLine;
+    if (line) {
       // Stale frames (a player or DTMF held the echo back) would come out as a burst: the delay stays bounded.
-      while (q.length > 0 && (q.length >= ECHO_MAX_FRAMES || now - q[0]!.at > ep.echoDelayMs + ECHO_SLACK_MS)) {
-        q.shift();
-      }
-      q.push({ at: now, ts: v.timestamp, pt, data: msg.subarray(off, off + len) });
+      while (line.length > 0 && (line.full || now - line.headAt > ep.echoDelayMs + ECHO_SLACK_MS)) line.drop();
+      if (!line.push(now, v.timestamp, pt, msg, off, len)) ep.dropped++;
       // Sent on receipt of the frame recorded one delay later: the caller's packet timing, not our tick's,
       // sets the pace (a queue drained on the tick added up to a frame of jitter whenever arrivals sat near a
       // tick boundary). "One delay later" is read from the RTP timestamps, not from arrival times: a frame
       // received late (our thread busy or paused for GC) would otherwise look too young at its turn, wait for
       // the next arrival and leave 20 ms late, two frames back to back. Two at most: a burst after a stall in the
       // network is passed on, not multiplied.
-      if (!ep.busy()) this.echoOnReceipt(ep, now, v.timestamp);
+      if (!ep.busy()) this.echoOnReceipt(ep, line, now, v.timestamp);
     }
     const peer = ep.peer;
     if (peer && peer.neg && !peer.busy() && peer.echoDelayMs < 0) {
@@ -1302,42 +1301,29 @@ export class EngineCore {
     }
     // The caller stopped sending (hold, silence suppression, hang-up in progress): the tail of the delay line
     // plays out on the clock, one frame per frame.
-    const q = ep.echoQ;
-    if (ep.echoDelayMs >= 0 && q.length > 0 && now - q[q.length - 1]!.at > 2 * FRAME_MS) {
-      this.echoOut(ep, now, ep.echoDelayMs, 1);
+    const line = ep.echoLine;
+    if (line && line.length > 0 && now - line.lastAt > 2 * FRAME_MS) {
+      this.echoOut(ep, line, now, ep.echoDelayMs, 1);
     }
   }
 
   /** Sends up to two echo frames recorded (RTP timestamp) at least the echo delay before the frame `ts`. */
-  private echoOnReceipt(ep: Endpoint, now: number, ts: number): void {
-    const q = ep.echoQ;
+  private echoOnReceipt(ep: Endpoint, line: EchoLine, now: number, ts: number): void {
     const delay = ep.echoDelayMs * (FRAME / FRAME_MS) - FRAME / 2;
-    for (let n = 0; n < 2; n++) {
-      const e = q[0];
-      if (!e) break;
-      // Signed 32-bit difference: timestamps wrap (RFC 3550 §5.1); a source that restarted its timeline (a
-      // negative difference) leaves its old frames to the age limit above.
-      const d = (ts - e.ts) | 0;
-      if (d < delay) break;
-      this.echoSend(ep, now);
-    }
+    // Signed 32-bit difference: timestamps wrap (RFC 3550 §5.1); a source that restarted its timeline (a
+    // negative difference) leaves its old frames to the age limit.
+    for (let n = 0; n < 2 && line.length > 0 && ((ts - line.headTs) | 0) >= delay; n++) this.echoSend(ep, line, now);
   }
 
   /** Sends up to `max` echo frames that have waited at least `minAgeMs`, oldest first. */
-  private echoOut(ep: Endpoint, now: number, minAgeMs: number, max: number): void {
-    const q = ep.echoQ;
-    for (let n = 0; n < max; n++) {
-      const e = q[0];
-      if (!e || now - e.at < minAgeMs) break;
-      this.echoSend(ep, now);
-    }
+  private echoOut(ep: Endpoint, line: EchoLine, now: number, minAgeMs: number, max: number): void {
+    for (let n = 0; n < max && line.length > 0 && now - line.headAt >= minAgeMs; n++) this.echoSend(ep, line, now);
   }
 
   /** Sends the oldest frame of the echo's delay line. */
-  private echoSend(ep: Endpoint, now: number): void {
+  private echoSend(ep: Endpoint, line: EchoLine, now: number): void {
     const neg = ep.neg!;
-    const q = ep.echoQ;
-    const e = q.shift()!;
+    const e = line.shift()!;
     ep.nextGen();
     let data = e.data;
     if (e.pt !== neg.payloadType) {
@@ -1346,7 +1332,7 @@ export class EngineCore {
       for (let i = 0; i < data.length; i++) out[i] = t[data[i]!]!;
       data = out;
     }
-    if (ep.canSend()) this.sendFrame(ep, q, neg.payloadType, data, ep.gSeq, ep.gTs, now, neg.codec);
+    if (ep.canSend()) this.sendFrame(ep, line, neg.payloadType, data, ep.gSeq, ep.gTs, now, neg.codec);
   }
 
   private tickConference(c: ConferenceState, now: number): void {
