@@ -84,9 +84,4 @@ export class EchoLine {
     const start = slot * ECHO_SLOT_BYTES;
     return { pt: this.pt[slot]!, data: this.bytes.subarray(start, start + this.len[slot]!) };
   }
-
-  clear(): void {
-    this.head = 0;
-    this.count = 0;
-  }
 }

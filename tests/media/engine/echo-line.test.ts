@@ -35,7 +35,9 @@ describe('EchoLine', () => {
     for (let i = 0; i < 4; i++) expect(line.push(i, i, 0, frame(i), 0, 160)).toBe(true);
     expect(line.full).toBe(true);
     expect(line.push(9, 9, 0, frame(9), 0, 160)).toBe(false);
-    line.clear();
+    for (let i = 0; i < 4; i++) line.drop();
+    expect(line.length).toBe(0);
+    line.drop();
     expect(line.length).toBe(0);
     expect(line.shift()).toBeNull();
     expect(line.push(0, 0, 0, frame(1, ECHO_SLOT_BYTES + 1), 0, ECHO_SLOT_BYTES + 1)).toBe(false);
