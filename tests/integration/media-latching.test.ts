@@ -109,7 +109,7 @@ describe('symmetric RTP: the caller’s source port changes mid-call', () => {
       await sendFor(1500, () => send(a.sock));
       const before = await ep.stats();
       expect(before.remote).toBe(`${LOOPBACK}:${a.port}`);
-      expect(framesSpanned(a.got)).toBeGreaterThan(50);
+      expect(framesSpanned(a.got)).toBeGreaterThan(30);
       expect(b.got.length).toBe(0);
 
       const switchedAt = Date.now();
@@ -121,7 +121,7 @@ describe('symmetric RTP: the caller’s source port changes mid-call', () => {
       expect(after.rxPackets - before.rxPackets).toBeGreaterThan(80);
       // Our IVR prompt now reaches B: most of the 2.5 s, and none of the last second still goes to A.
       const atB = b.got.filter((x) => x.at > switchedAt);
-      expect(framesSpanned(atB)).toBeGreaterThan(90);
+      expect(framesSpanned(atB)).toBeGreaterThan(75);
       expect(a.got.filter((x) => x.at > Date.now() - 1000).length).toBe(0);
       // And it is the prompt (speech), not silence frames.
       const heard = Int16Array.from(Buffer.concat(atB.map((x) => x.payload)), (c) => ulawToLinear(c));
