@@ -261,7 +261,7 @@ class Endpoint {
   nextRtcpAt = 0;
   // What we send.
   player: Player | null = null;
-  echoDelayMs = -1;
+  /** The echo's delay line while the endpoint echoes, else null. */
   echoLine: EchoLine | null = null;
   readonly dtmfOut: DtmfOut[] = [];
   peer: Endpoint | null = null;
@@ -648,12 +648,11 @@ export class EngineCore {
   }
 
   echo(ep: Endpoint, delayMs = 200): void {
-    ep.echoDelayMs = Math.max(0, Math.min(2000, delayMs));
-    ep.echoLine = new EchoLine(ep.echoDelayMs + ECHO_SLACK_MS, ECHO_MAX_FRAMES);
+    const delay = Math.max(0, Math.min(2000, delayMs));
+    ep.echoLine = new EchoLine(delay, delay + ECHO_SLACK_MS, ECHO_MAX_FRAMES);
   }
 
   stopEcho(ep: Endpoint): void {
-    ep.echoDelayMs = -1;
     ep.echoLine = null;
   }
 
@@ -1016,7 +1015,7 @@ export class EngineCore {
     const line = ep.echoLine;
     if (line) {
       // Stale frames (a player or DTMF held the echo back) would come out as a burst: the delay stays bounded.
-      while (line.length > 0 && (line.full || now - line.headAt > ep.echoDelayMs + ECHO_SLACK_MS)) line.drop();
+      while (line.length > 0 && (line.full || now - line.headAt > line.delayMs + ECHO_SLACK_MS)) line.drop();
       if (!line.push(now, v.timestamp, pt, msg, off, len)) ep.dropped++;
       // Sent on receipt of the frame recorded one delay later: the caller's packet timing, not our tick's,
       // sets the pace (a queue drained on the tick added up to a frame of jitter whenever arrivals sat near a
@@ -1027,7 +1026,7 @@ export class EngineCore {
       if (!ep.busy()) this.echoOnReceipt(ep, line, now, v.timestamp);
     }
     const peer = ep.peer;
-    if (peer && peer.neg && !peer.busy() && peer.echoDelayMs < 0) {
+    if (peer && peer.neg && !peer.busy() && !peer.echoLine) {
       const ppt = peer.neg.payloadType;
       const table =
         pt === 0 && peer.neg.codec === 'PCMA'
@@ -1303,13 +1302,13 @@ export class EngineCore {
     // plays out on the clock, one frame per frame.
     const line = ep.echoLine;
     if (line && line.length > 0 && now - line.lastAt > 2 * FRAME_MS) {
-      this.echoOut(ep, line, now, ep.echoDelayMs, 1);
+      this.echoOut(ep, line, now, line.delayMs, 1);
     }
   }
 
   /** Sends up to two echo frames recorded (RTP timestamp) at least the echo delay before the frame `ts`. */
   private echoOnReceipt(ep: Endpoint, line: EchoLine, now: number, ts: number): void {
-    const delay = ep.echoDelayMs * (FRAME / FRAME_MS) - FRAME / 2;
+    const delay = line.delayMs * (FRAME / FRAME_MS) - FRAME / 2;
     // Signed 32-bit difference: timestamps wrap (RFC 3550 §5.1); a source that restarted its timeline (a
     // negative difference) leaves its old frames to the age limit.
     for (let n = 0; n < 2 && line.length > 0 && ((ts - line.headTs) | 0) >= delay; n++) this.echoSend(ep, line, now);
@@ -1344,7 +1343,7 @@ export class EngineCore {
       const ep = m.ep;
       const neg = ep.neg;
       const out = c.mixer.output(ep.id);
-      if (!neg || !out || ep.busy() || ep.echoDelayMs >= 0) continue;
+      if (!neg || !out || ep.busy() || ep.echoLine) continue;
       if (neg.codec === 'PCMU') encodeUlaw(out, c.enc, FRAME);
       else encodeAlaw(out, c.enc, FRAME);
       ep.nextGen();

@@ -20,8 +20,15 @@ export class EchoLine {
   private count = 0;
   readonly slots: number;
 
-  /** Room for `spanMs` of packets at the shortest packet time, plus a few, at most `maxSlots`. */
-  constructor(spanMs: number, maxSlots: number) {
+  /**
+   * An echo `delayMs` behind the caller, with room for `spanMs` of packets at the shortest packet time, plus a
+   * few, at most `maxSlots`.
+   */
+  constructor(
+    readonly delayMs: number,
+    spanMs: number,
+    maxSlots: number,
+  ) {
     this.slots = Math.max(4, Math.min(maxSlots, Math.ceil(spanMs / MIN_PTIME_MS) + 4));
     this.bytes = new Uint8Array(this.slots * ECHO_SLOT_BYTES);
     this.at = new Float64Array(this.slots);

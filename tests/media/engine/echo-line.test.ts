@@ -5,13 +5,13 @@ const frame = (fill: number, n = 160) => new Uint8Array(n).fill(fill);
 
 describe('EchoLine', () => {
   it('is sized for the span at 10 ms packets, within the cap', () => {
-    expect(new EchoLine(260, 100).slots).toBe(30);
-    expect(new EchoLine(2060, 100).slots).toBe(100);
-    expect(new EchoLine(0, 100).slots).toBe(4);
+    expect(new EchoLine(200, 260, 100).slots).toBe(30);
+    expect(new EchoLine(2000, 2060, 100).slots).toBe(100);
+    expect(new EchoLine(0, 0, 100).slots).toBe(4);
   });
 
   it('keeps frames in arrival order across the ring’s wrap, as copies of what was received', () => {
-    const line = new EchoLine(0, 100); // 4 slots
+    const line = new EchoLine(0, 0, 100); // 4 slots
     const src = frame(0);
     for (let i = 0; i < 10; i++) {
       src.fill(i);
@@ -31,7 +31,7 @@ describe('EchoLine', () => {
   });
 
   it('refuses a frame when full or larger than a slot, and stores the payload range asked for', () => {
-    const line = new EchoLine(0, 100);
+    const line = new EchoLine(0, 0, 100);
     for (let i = 0; i < 4; i++) expect(line.push(i, i, 0, frame(i), 0, 160)).toBe(true);
     expect(line.full).toBe(true);
     expect(line.push(9, 9, 0, frame(9), 0, 160)).toBe(false);
