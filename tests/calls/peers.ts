@@ -9,16 +9,15 @@ import { startBaresip, makeToneWav, type AnswerMode, type Baresip } from '../hel
 import { readWav, toneShareOf } from '../helpers/audio.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeTempDir, removeTempDir, sleep, waitUntil } from '../helpers/tmp.js';
+import { apiFor, type Api } from '../helpers/api.js';
+
+export { apiFor, login, type Api } from '../helpers/api.js';
 
 /**
  * Server overrides for these tests: the 2-core test box runs many suites at once, and admission
  * control would shed our calls for the box's load, which is not what these tests are about.
  */
 export const CALM_ADMISSION = { admission: { maxLagMs: 60_000, maxCpuCores: 64 } };
-
-import { apiFor, type Api } from '../helpers/api.js';
-
-export { apiFor, login, type Api } from '../helpers/api.js';
 
 /** Monday 10:00 Beijing: the 12315 flow is open and routes key 1 to the complaint queue. */
 export const OPEN = new Date('2026-11-30T02:00:00Z');

@@ -313,19 +313,30 @@ describe('media engine core (FakeClock)', () => {
     expect(toneShareOf(s.audio().subarray(160), 8000, 800)).toBeGreaterThan(0.9);
   });
 
-  it('echo goes back out on receipt of the packet one delay later (the caller sets the pace), tail on the clock', async () => {
+  /**
+   * An endpoint echoing with a 100 ms delay receives 30 frames of a tone, 20 ms apart and off the 5 ms tick grid;
+   * packet i is taken off the socket `lateMs(i)` late. Returns how many frames went out on each receipt.
+   */
+  async function echoOnReceipts(lateMs: (i: number) => number = () => 0) {
     const { ep: e, s } = await ep();
     e.echo(100);
     await Promise.resolve();
-    clock.advance(7); // arrivals off the 5 ms tick grid
+    clock.advance(7);
     const tone = tonePcm(800, 1000);
     const onReceipt: number[] = [];
     for (let i = 0; i < 30; i++) {
+      const late = lateMs(i);
+      clock.advance(late);
       const before = s.sent.length;
       s.inject(frameOf(tone, i));
       onReceipt.push(s.sent.length - before);
-      clock.advance(20);
+      clock.advance(20 - late);
     }
+    return { s, onReceipt };
+  }
+
+  it('echo goes back out on receipt of the packet one delay later (the caller sets the pace), tail on the clock', async () => {
+    const { s, onReceipt } = await echoOnReceipts();
     // Packet i - 5 (100 ms old) leaves while packet i is being received, not on a later tick.
     expect(onReceipt.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     expect(onReceipt.slice(5)).toEqual(new Array(25).fill(1));
@@ -347,21 +358,8 @@ describe('media engine core (FakeClock)', () => {
   });
 
   it('echo: a frame received late (our thread busy) still leaves one delay after it was recorded, not a frame later', async () => {
-    const { ep: e, s } = await ep();
-    e.echo(100);
-    await Promise.resolve();
-    clock.advance(7);
-    const tone = tonePcm(800, 1000);
-    const onReceipt: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      // Packet 10 is taken off the socket 12 ms late; every other on time.
-      const late = i === 10 ? 12 : 0;
-      clock.advance(late);
-      const before = s.sent.length;
-      s.inject(frameOf(tone, i));
-      onReceipt.push(s.sent.length - before);
-      clock.advance(20 - late);
-    }
+    // Packet 10 is taken off the socket 12 ms late; every other on time.
+    const { onReceipt } = await echoOnReceipts((i) => (i === 10 ? 12 : 0));
     // Judged by arrival time, packet 10 would be 88 ms old when packet 15 arrives: held back to packet 16's
     // arrival, then sent with packet 11 (0 then 2). By its RTP timestamp it is exactly one delay old.
     expect(onReceipt.slice(5)).toEqual(new Array(25).fill(1));
