@@ -208,7 +208,46 @@ interface Waiter {
   resolve: (e: BaresipEvent) => void;
 }
 
+/**
+ * Starts baresip and resolves once its control socket answers, its SIP port is bound and the account exists.
+ * A SIP port picked by bind-0-then-close can be taken by another process before baresip binds it (test
+ * files run side by side in one namespace; CI saw "SIP Transport failed: Address already in use"). baresip
+ * then exits before it sends anything, so it is started again on fresh ports. Ports the caller chose are
+ * never swapped.
+ */
 export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBaresipOnce(o);
+    } catch (err) {
+      const retry =
+        err instanceof BaresipStartError &&
+        err.lostPortRace &&
+        attempt < BIND_ATTEMPTS &&
+        o.sipPort === undefined &&
+        o.rtpPorts === undefined;
+      if (!retry) throw err;
+    }
+  }
+}
+
+const BIND_ATTEMPTS = 4;
+
+/** baresip's start-up log when one of its listeners could not bind. */
+export function lostBaresipPortRace(log: string): boolean {
+  return /Address already in use/.test(log);
+}
+
+export class BaresipStartError extends Error {
+  constructor(
+    message: string,
+    readonly lostPortRace: boolean,
+  ) {
+    super(message);
+  }
+}
+
+async function startBaresipOnce(o: StartBaresipOptions): Promise<Baresip> {
   const t0 = Date.now();
   const ownDir = o.dir === undefined;
   const dir = o.dir ?? makeTempDir(`baresip-${o.name}`);
@@ -304,13 +343,18 @@ export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
     await exitPromise;
     const log = output;
     if (ownDir) removeTempDir(dir);
-    throw new Error(`baresip ${o.name}: ${why}\n--- log ---\n${log.slice(-4000)}`);
+    throw new BaresipStartError(
+      `baresip ${o.name}: ${why}\n--- log ---\n${log.slice(-4000)}`,
+      lostBaresipPortRace(log),
+    );
   };
 
   const startTimeout = o.startTimeoutMs ?? 10_000;
   const deadline = Date.now() + startTimeout;
   while (!sock) {
     if (exited) return fail('exited during start-up');
+    // A control listener that could not bind is logged, and baresip stays up without it.
+    if (lostBaresipPortRace(output)) return fail('a listener could not bind');
     if (Date.now() > deadline) return fail(`ctrl_tcp not up after ${startTimeout} ms`);
     // Connect only once baresip itself listens there: a port picked by bind-0-then-close can be
     // taken by another process meanwhile, and talking to that one would be a confusing failure.

@@ -2,9 +2,18 @@
  * Self-tests of tests/helpers/baresip.ts: baresip ↔ baresip with a measured tone and DTMF, SIPp's
  * RTPSTREAM caller → baresip, and baresip registering against a SIPp stand-in registrar.
  */
+import dgram from 'node:dgram';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { accountLine, makeToneWav, parseNetstrings, startBaresip, type Baresip } from '../helpers/baresip.js';
+import {
+  accountLine,
+  BaresipStartError,
+  lostBaresipPortRace,
+  makeToneWav,
+  parseNetstrings,
+  startBaresip,
+  type Baresip,
+} from '../helpers/baresip.js';
 import { runSipp, scenarioPath, startSippUas, type SippUas } from '../helpers/sipp.js';
 import { makeToneRaw } from '../helpers/sox.js';
 import { makeTempDir, removeTempDir, sleep } from '../helpers/tmp.js';
@@ -144,6 +153,25 @@ describe('baresip peers', () => {
     const failed = await bad.waitRegisterFailed(5_000);
     expect(failed.param ?? '').toMatch(/403/);
     expect(bad.events.some((e) => e.type === 'REGISTER_OK')).toBe(false);
+  });
+
+  it('a SIP port taken by another process is reported as a lost port race (which startBaresip retries when it picked the port)', async () => {
+    const squatter = dgram.createSocket('udp4');
+    await new Promise<void>((r) => squatter.bind(0, '127.0.0.1', () => r()));
+    try {
+      const port = squatter.address().port;
+      const err = await phone({
+        name: 'squatted',
+        sipPort: port,
+        account: { user: 'x', transport: 'udp', answermode: 'auto' },
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BaresipStartError);
+      expect((err as BaresipStartError).message).toMatch(/exited during start-up/);
+      expect((err as BaresipStartError).lostPortRace).toBe(true);
+    } finally {
+      squatter.close();
+    }
+    expect(lostBaresipPortRace('ua: SIP Transport failed: Connection refused')).toBe(false);
   });
 
   it('stop() is idempotent and the process is gone afterwards', async () => {
