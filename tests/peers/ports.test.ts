@@ -11,6 +11,7 @@ import {
   rtpPortRange,
   portOtherThan,
 } from '../helpers/ports.js';
+import { startTestServer } from '../helpers/server.js';
 
 const held: dgram.Socket[] = [];
 afterEach(() => {
@@ -96,5 +97,15 @@ describe('ports', () => {
     } finally {
       process.env.VITEST_POOL_ID = old;
     }
+  });
+
+  it('a test server on a SIP port another process holds fails with EADDRINUSE (what startTestServer retries on a port it picked), and leaves nothing bound: the port serves a new server once freed', async () => {
+    const port = await freeSipPort();
+    await holdUdp(port);
+    const err = await startTestServer({ SIP_PORT: String(port) }).catch((e: unknown) => e);
+    expect((err as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+    held.splice(0).forEach((s) => s.close());
+    const ok = await startTestServer({ SIP_PORT: String(port) });
+    await ok.stop();
   });
 });
