@@ -9,9 +9,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestBrowser } from '../helpers/browser.js';
+import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
-import { captureConsole, desktopBrowser, goReady, loginToken, rest, SHOTS, signInSeat, tearDown } from './steps.js';
+import { captureConsole, goReady, loginToken, rest, SHOTS, signInSeat, tearDown } from './steps.js';
 
 describe('agent desktop e2e', () => {
   let srv: DesktopServer;
@@ -30,7 +30,7 @@ describe('agent desktop e2e', () => {
   beforeAll(async () => {
     await ensureDesktopBuild();
     srv = await startDesktopServer();
-    tb = await desktopBrowser(srv);
+    tb = await launchChromium();
     page = await tb.context.newPage();
     captureConsole(page, tb);
     // A second session of the same user, for checking what the server says.

@@ -8,12 +8,11 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBaresip, type Baresip } from '../helpers/baresip.js';
-import type { TestBrowser } from '../helpers/browser.js';
+import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
 import {
   AGENT01,
   captureConsole,
-  desktopBrowser,
   dialConsumer,
   logIn,
   signInAgent,
@@ -36,8 +35,7 @@ describe('lead monitors a live call; the agent sees the coaching banner', () => 
     const flow = testFlowEnv('e2e-queue');
     dir = flow.dir;
     srv = await startDesktopServer(flow.env);
-    expect(srv.composedByServer).toBe(true);
-    tb = await desktopBrowser(srv);
+    tb = await launchChromium();
     agentPage = await tb.context.newPage();
     leadPage = await tb.context.newPage();
     for (const p of [agentPage, leadPage]) captureConsole(p, tb);

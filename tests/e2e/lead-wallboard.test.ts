@@ -11,19 +11,9 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Baresip } from '../helpers/baresip.js';
-import type { TestBrowser } from '../helpers/browser.js';
+import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
-import {
-  loginToken,
-  captureConsole,
-  desktopBrowser,
-  dialConsumer,
-  restOk,
-  SHOTS,
-  testFlowEnv,
-  udpSipPort,
-  tearDown,
-} from './steps.js';
+import { loginToken, captureConsole, dialConsumer, restOk, SHOTS, testFlowEnv, udpSipPort, tearDown } from './steps.js';
 
 interface QueueRow {
   queueId: string;
@@ -46,8 +36,7 @@ describe('lead wallboard and seat allocation e2e', () => {
     const flow = testFlowEnv('e2e-queue');
     dir = flow.dir;
     srv = await startDesktopServer(flow.env);
-    expect(srv.composedByServer, 'server.ts must compose the ACD, metrics and socket.io').toBe(true);
-    tb = await desktopBrowser(srv);
+    tb = await launchChromium();
     page = await tb.context.newPage();
     captureConsole(page, tb);
     // agent01 signs in at seat 8002 (REST), not ready: counted in its queues, takes no call.

@@ -14,12 +14,11 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseStatus } from '../../server/cases/workflow.js';
 import { makeToneWav, type Baresip } from '../helpers/baresip.js';
-import type { TestBrowser } from '../helpers/browser.js';
+import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { makeTempDir, sleep } from '../helpers/tmp.js';
 import { ensureDesktopBuild, startDesktopServer, type DesktopServer } from './desktop-server.js';
 import {
   captureConsole,
-  desktopBrowser,
   dialConsumer,
   loginToken,
   rest,
@@ -45,7 +44,7 @@ describe('merchant portal e2e', () => {
   beforeAll(async () => {
     await ensureDesktopBuild();
     srv = await startDesktopServer();
-    tb = await desktopBrowser(srv);
+    tb = await launchChromium();
     page = await tb.context.newPage();
     captureConsole(page, tb);
     lead = await loginToken(srv.url, 'lead01', 'lead12315');
@@ -168,7 +167,7 @@ describe('three-way from the agent desktop to the station portal', () => {
     const flow = testFlowEnv('e2e-queue');
     flows = flow.dir;
     srv = await startDesktopServer(flow.env);
-    tb = await desktopBrowser(srv, { fakeAudioWav: makeToneWav(path.join(dir, 'mic-1000.wav'), 1000, 60) });
+    tb = await launchChromium({ fakeAudioWav: makeToneWav(path.join(dir, 'mic-1000.wav'), 1000, 60) });
     agent = await tb.context.newPage();
     station = await tb.context.newPage();
     captureConsole(agent, tb, 'agent');

@@ -7,10 +7,10 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { apiFor } from '../helpers/api.js';
 import { makeToneWav, startBaresip, type Baresip } from '../helpers/baresip.js';
-import { launchChromium, type LaunchOptions, type TestBrowser } from '../helpers/browser.js';
+import type { TestBrowser } from '../helpers/browser.js';
 import { makeTestFlowsDir } from '../helpers/ivr-flows.js';
 import { removeTempDir, sleep } from '../helpers/tmp.js';
-import { routeDesktop, type DesktopServer } from './desktop-server.js';
+import type { DesktopServer } from './desktop-server.js';
 
 /** The desktop's screenshots for the lead. */
 export const SHOTS = path.resolve('.test-results/e2e');
@@ -26,18 +26,6 @@ export function testFlowEnv(flow: 'e2e-queue' | 'e2e-menu-queue'): {
 } {
   const dir = makeTestFlowsDir([`${flow}.yaml`]);
   return { dir, env: { IVR_FLOWS_DIR: dir, IVR_FLOW: flow } };
-}
-
-/** Chromium for a desktop server: the desktop build is routed in when the server does not serve it. */
-export async function desktopBrowser(srv: DesktopServer, o: LaunchOptions = {}): Promise<TestBrowser> {
-  const tb = await launchChromium(o);
-  try {
-    if (!srv.servesDesktop) await routeDesktop(tb.context, srv.url);
-  } catch (err) {
-    await tb.close();
-    throw err;
-  }
-  return tb;
 }
 
 /**

@@ -20,10 +20,33 @@ export interface SpawnedServer {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function spawnServer(
-  env: Record<string, string>,
-  o: { sipPort?: number; httpPort?: number; timeoutMs?: number } = {},
-): Promise<SpawnedServer> {
+type SpawnOptions = { sipPort?: number; httpPort?: number; timeoutMs?: number };
+
+/**
+ * Ports picked by bind-0-then-close can be bound by a peer of a test file running beside this one before
+ * the server binds them; the server then exits at start with EADDRINUSE, and is started again on fresh
+ * ports. Ports the caller chose (a restart on the same ports) are never swapped.
+ */
+export async function spawnServer(env: Record<string, string>, o: SpawnOptions = {}): Promise<SpawnedServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnServerOnce(env, o);
+    } catch (err) {
+      const picked = o.sipPort === undefined && o.httpPort === undefined;
+      if (!(err instanceof ServerExitedError && picked && err.lostPortRace && attempt < 4)) throw err;
+    }
+  }
+}
+
+class ServerExitedError extends Error {
+  readonly lostPortRace: boolean;
+  constructor(code: number | null, output: string) {
+    super(`server exited (${code}) before ready:\n${output}`);
+    this.lostPortRace = output.includes('EADDRINUSE');
+  }
+}
+
+async function spawnServerOnce(env: Record<string, string>, o: SpawnOptions): Promise<SpawnedServer> {
   const sipPort = o.sipPort ?? (await freeSipPort());
   const httpPort = o.httpPort ?? (await freePort('tcp'));
   let out = '';
@@ -49,7 +72,7 @@ export async function spawnServer(
   const deadline = t0 + (o.timeoutMs ?? 30_000);
   let readyMs = -1;
   while (performance.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before ready:\n${out}`);
+    if (child.exitCode !== null) throw new ServerExitedError(child.exitCode, out);
     try {
       const r = await fetch(`${httpUrl}/api/health`);
       if (r.status === 200) {
