@@ -8,4 +8,10 @@
 # (main thread 32 → 36 % of a core at 300 calls/s). Autosave acks, SIP responses and socket events
 # wait through those pauses: autosave p99 10.3–15.1 ms with 16 MB, 7.2–9.8 ms with 2 MB
 # (docs/performance.md, "Session 5: young-generation size").
-exec node --max-semi-space-size=2 "$@" "$(dirname "$0")/../dist/server/main.js"
+#
+# --v8-pool-size=1: one V8 helper thread instead of four. A major GC of the main thread ran the main
+# thread and three helpers at once for ~20 ms; on two cores the media worker then waited up to 11 ms
+# for a CPU (perf sched), and every RTP packet of that tick left late. With one helper the GC can hold
+# at most two threads' worth of CPU. IVR 400: the server's wire pacing p99 1.3–2.1 ms against 3.0–8.0 ms;
+# 400 calls/s: setup p99 4.5 ms against 7.9 ms (docs/performance.md, "Session 9").
+exec node --max-semi-space-size=2 --v8-pool-size=1 "$@" "$(dirname "$0")/../dist/server/main.js"
