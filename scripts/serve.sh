@@ -14,4 +14,10 @@
 # for a CPU (perf sched), and every RTP packet of that tick left late. With one helper the GC can hold
 # at most two threads' worth of CPU. IVR 400: the server's wire pacing p99 1.3–2.1 ms against 3.0–8.0 ms;
 # 400 calls/s: setup p99 4.5 ms against 7.9 ms (docs/performance.md, "Session 9").
-exec node --max-semi-space-size=2 --v8-pool-size=1 "$@" "$(dirname "$0")/../dist/server/main.js"
+#
+# --no-memory-reducer: once call setup calms down, V8's memory reducer shrinks the main thread's heap with
+# back-to-back full collections (three Mark-Compacts "(reduce)" within 1.3 s of a 400-call IVR hold, each
+# with ~30 ms of marking): the stalls left in the media clock after the change above. Without it the heap
+# stays some 10 MB larger, and the harness measured pacing p99 1.0–1.35 ms at 400 IVR calls against
+# 1.9–2.7 ms (docs/performance.md, "Session 9").
+exec node --max-semi-space-size=2 --v8-pool-size=1 --no-memory-reducer "$@" "$(dirname "$0")/../dist/server/main.js"
