@@ -18,7 +18,8 @@
 # SIPLOAD_ARGS="..." go to the harness in ivr mode (e.g. --no-tx); SIPLOAD_WORKERS=K spreads the harness over K threads (default 1); NO_BUILD=1 reuses dist/;
 # OUT=file.jsonl collects the JSON results (default /tmp/hotline-bench-MODE.jsonl); SERVER_CPUS / HARNESS_CPUS pin
 # the server and the harness to CPUs (taskset lists, e.g. 1 and 0); WIRE=1 adds the server's own send pacing from a
-# tcpdump capture (kernel timestamps, scripts/bench/wire-pacing.mjs); NODE_FLAGS="..." go to the server's node after
+# tcpdump capture (kernel timestamps, scripts/bench/wire-pacing.mjs) of WIRE_SECONDS (default 8) from WIRE_DELAY s after
+# the first call (default: once every call is up; WIRE_DELAY=1 WIRE_SECONDS=11 covers a 600-call ramp); NODE_FLAGS="..." go to the server's node after
 # scripts/serve.sh's own.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -61,7 +62,7 @@ wire_capture() {
   local n=$1 calls=$1
   [ "$MODE" = conf ] && calls=$((3 * n))
   [ "$MODE" = cps ] && return 0
-  sleep $((calls / 50 + 3))
+  sleep "${WIRE_DELAY:-$((calls / 50 + 3))}"
   timeout "${WIRE_SECONDS:-8}" tcpdump -i lo -n -q -B 65536 -s 64 --time-stamp-precision=nano \
     -w "$DATA/wire-$n.pcap" 'udp and src portrange 20000-29999' 2>"$DATA/wire-$n.log" || true
   node scripts/bench/wire-pacing.mjs "$DATA/wire-$n.pcap" --label "$MODE-$n" || true
