@@ -1015,7 +1015,7 @@ export class EngineCore {
     const line = ep.echoLine;
     if (line) {
       // Stale frames (a player or DTMF held the echo back) would come out as a burst: the delay stays bounded.
-      while (line.length > 0 && (line.full || now - line.headAt > line.delayMs + ECHO_SLACK_MS)) line.drop();
+      while (line.length > 0 && (line.full || now - line.headAt > line.spanMs)) line.drop();
       if (!line.push(now, v.timestamp, pt, msg, off, len)) ep.dropped++;
       // Sent on receipt of the frame recorded one delay later: the caller's packet timing, not our tick's,
       // sets the pace (a queue drained on the tick added up to a frame of jitter whenever arrivals sat near a
@@ -1301,8 +1301,8 @@ export class EngineCore {
     // The caller stopped sending (hold, silence suppression, hang-up in progress): the tail of the delay line
     // plays out on the clock, one frame per frame.
     const line = ep.echoLine;
-    if (line && line.length > 0 && now - line.lastAt > 2 * FRAME_MS) {
-      this.echoOut(ep, line, now, line.delayMs, 1);
+    if (line && line.length > 0 && now - line.lastAt > 2 * FRAME_MS && now - line.headAt >= line.delayMs) {
+      this.echoSend(ep, line, now);
     }
   }
 
@@ -1312,11 +1312,6 @@ export class EngineCore {
     // Signed 32-bit difference: timestamps wrap (RFC 3550 §5.1); a source that restarted its timeline (a
     // negative difference) leaves its old frames to the age limit.
     for (let n = 0; n < 2 && line.length > 0 && ((ts - line.headTs) | 0) >= delay; n++) this.echoSend(ep, line, now);
-  }
-
-  /** Sends up to `max` echo frames that have waited at least `minAgeMs`, oldest first. */
-  private echoOut(ep: Endpoint, line: EchoLine, now: number, minAgeMs: number, max: number): void {
-    for (let n = 0; n < max && line.length > 0 && now - line.headAt >= minAgeMs; n++) this.echoSend(ep, line, now);
   }
 
   /** Sends the oldest frame of the echo's delay line. */

@@ -26,7 +26,8 @@ export class EchoLine {
    */
   constructor(
     readonly delayMs: number,
-    spanMs: number,
+    /** How long a frame may wait in the line; an older one is stale (a player or DTMF held the echo back). */
+    readonly spanMs: number,
     maxSlots: number,
   ) {
     this.slots = Math.max(4, Math.min(maxSlots, Math.ceil(spanMs / MIN_PTIME_MS) + 4));
