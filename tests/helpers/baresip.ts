@@ -22,6 +22,7 @@ import {
   freeTcpPort,
   isPortBoundBy,
   portOtherThan,
+  retryLostPortRace,
   rtpPortRange,
   LOOPBACK,
   type PortRange,
@@ -215,23 +216,13 @@ interface Waiter {
  * then exits before it sends anything, so it is started again on fresh ports. Ports the caller chose are
  * never swapped.
  */
-export async function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startBaresipOnce(o);
-    } catch (err) {
-      const retry =
-        err instanceof BaresipStartError &&
-        err.lostPortRace &&
-        attempt < BIND_ATTEMPTS &&
-        o.sipPort === undefined &&
-        o.rtpPorts === undefined;
-      if (!retry) throw err;
-    }
-  }
+export function startBaresip(o: StartBaresipOptions): Promise<Baresip> {
+  const portsPicked = o.sipPort === undefined && o.rtpPorts === undefined;
+  return retryLostPortRace(
+    () => startBaresipOnce(o),
+    (err) => portsPicked && err instanceof BaresipStartError && err.lostPortRace,
+  );
 }
-
-const BIND_ATTEMPTS = 4;
 
 /** baresip's start-up log when one of its listeners could not bind. */
 export function lostBaresipPortRace(log: string): boolean {

@@ -121,6 +121,28 @@ export async function portOtherThan(avoid: readonly number[], pick: () => Promis
   throw new Error(`portOtherThan: 20 picks all in ${avoid.join(', ')}`);
 }
 
+/** Starts in all for a peer that keeps losing its picked ports (see `retryLostPortRace`). */
+export const PORT_RACE_ATTEMPTS = 4;
+
+/**
+ * Runs `start` again, up to PORT_RACE_ATTEMPTS times in all, while `lostPortRace(err)` says it failed because
+ * another process bound one of the ports it was given by bind-0-then-close first (test files run side by side in
+ * one namespace). Such a peer fails at start, before it sends anything, so starting it on fresh ports is safe;
+ * `lostPortRace` must say false for ports the caller chose, which are never swapped.
+ */
+export async function retryLostPortRace<T>(
+  start: () => Promise<T>,
+  lostPortRace: (err: unknown) => boolean,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= PORT_RACE_ATTEMPTS || !lostPortRace(err)) throw err;
+    }
+  }
+}
+
 /**
  * A port free for UDP and TCP at once, and (with `alsoNext`) with port+1 free for TCP too:
  * baresip listens on sip_listen for UDP and TCP, and opens its TLS listener on port+1.

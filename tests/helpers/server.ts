@@ -4,7 +4,7 @@
  */
 import { loadConfig, type ServerConfig } from '../../server/config.js';
 import { createHotlineServer, type HotlineServer, type HotlineServerOverrides } from '../../server/server.js';
-import { freeSipPort } from './ports.js';
+import { freeSipPort, retryLostPortRace } from './ports.js';
 import { makeTempDir, removeTempDir } from './tmp.js';
 
 export interface TestServer {
@@ -25,31 +25,30 @@ export async function startTestServer(
   overrides: HotlineServerOverrides = {},
 ): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? makeTempDir('hotline-data-');
-  let started: { server: HotlineServer; config: ServerConfig; sipPort: number } | undefined;
-  for (let attempt = 1; !started; attempt++) {
-    const sipPort = env.SIP_PORT ? Number(env.SIP_PORT) : await freeSipPort();
-    const config = loadConfig({
-      DATA_DIR: dataDir,
-      SIP_HOST: '127.0.0.1',
-      SIP_PORT: String(sipPort),
-      HTTP_PORT: '0',
-      SIP_RATE_PER_SECOND: '5000',
-      SIP_RATE_BURST: '10000',
-      ...env,
-    });
-    const server = await createHotlineServer(config, { scrypt: TEST_SCRYPT, ...overrides });
-    try {
-      await server.start();
-      started = { server, config, sipPort };
-    } catch (err) {
-      await server.close();
-      // The SIP port came from bind-0-then-close, and a peer of a test file running beside this one can bind
-      // it before we do; a fresh port is as good. A port the test chose is its own business.
-      const lostRace = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && !env.SIP_PORT;
-      if (!lostRace || attempt >= 4) throw err;
-    }
-  }
-  const { server, config, sipPort } = started;
+  // The SIP port comes from bind-0-then-close unless the test chose one (its own business).
+  const { server, config, sipPort } = await retryLostPortRace(
+    async () => {
+      const sipPort = env.SIP_PORT ? Number(env.SIP_PORT) : await freeSipPort();
+      const config = loadConfig({
+        DATA_DIR: dataDir,
+        SIP_HOST: '127.0.0.1',
+        SIP_PORT: String(sipPort),
+        HTTP_PORT: '0',
+        SIP_RATE_PER_SECOND: '5000',
+        SIP_RATE_BURST: '10000',
+        ...env,
+      });
+      const server = await createHotlineServer(config, { scrypt: TEST_SCRYPT, ...overrides });
+      try {
+        await server.start();
+      } catch (err) {
+        await server.close();
+        throw err;
+      }
+      return { server, config, sipPort };
+    },
+    (err) => !env.SIP_PORT && (err as NodeJS.ErrnoException).code === 'EADDRINUSE',
+  );
   const http = server.listening().http!;
   return {
     server,

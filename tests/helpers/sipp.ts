@@ -12,7 +12,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeUdpPort, freeTcpPort, isPortBoundBy, rtpPortRange, LOOPBACK } from './ports.js';
+import {
+  freeUdpPort,
+  freeTcpPort,
+  isPortBoundBy,
+  PORT_RACE_ATTEMPTS,
+  retryLostPortRace,
+  rtpPortRange,
+  LOOPBACK,
+} from './ports.js';
 import { makeTempDir, removeTempDir, trackChild, waitUntil } from './tmp.js';
 
 export const SIPP_SCENARIOS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../sipp/scenarios');
@@ -251,7 +259,7 @@ export async function runSipp(o: RunSippOptions): Promise<SippResult> {
     const res = await launch(p, o.timeoutMs).done;
     // Everything useful has been read into the result; the dir survives only with KEEP_PEER_DIRS=1.
     if (p.ownDir) removeTempDir(p.dir);
-    if (attempt < BIND_ATTEMPTS && portsWerePicked(o) && lostPortRace(res)) continue;
+    if (attempt < PORT_RACE_ATTEMPTS && portsWerePicked(o) && lostPortRace(res)) continue;
     return res;
   }
 }
@@ -261,7 +269,6 @@ export async function runSipp(o: RunSippOptions): Promise<SippResult> {
  * run side by side in one namespace). SIPp then exits at once, before sending anything, so starting it
  * again on fresh ports is safe. Ports the caller chose are never swapped.
  */
-const BIND_ATTEMPTS = 4;
 const portsWerePicked = (o: SippCommon): boolean => o.localPort === undefined && o.mediaPort === undefined;
 export function lostPortRace(res: Pick<SippResult, 'exitCode' | 'stderr' | 'stdout'>): boolean {
   return res.exitCode !== 0 && /Unable to bind [^\n]*errno = 98/.test(res.stderr + res.stdout);
@@ -289,15 +296,11 @@ export interface SippUas {
 }
 
 /** Starts a background SIPp server and resolves once its SIP port is bound. */
-export async function startSippUas(o: StartSippUasOptions): Promise<SippUas> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startSippUasOnce(o);
-    } catch (err) {
-      if (!(err instanceof SippStartError && attempt < BIND_ATTEMPTS && portsWerePicked(o) && lostPortRace(err.result)))
-        throw err;
-    }
-  }
+export function startSippUas(o: StartSippUasOptions): Promise<SippUas> {
+  return retryLostPortRace(
+    () => startSippUasOnce(o),
+    (err) => portsWerePicked(o) && err instanceof SippStartError && lostPortRace(err.result),
+  );
 }
 
 class SippStartError extends Error {

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { freePort, freeSipPort } from './ports.js';
+import { freePort, freeSipPort, retryLostPortRace } from './ports.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -27,15 +27,12 @@ type SpawnOptions = { sipPort?: number; httpPort?: number; timeoutMs?: number };
  * the server binds them; the server then exits at start with EADDRINUSE, and is started again on fresh
  * ports. Ports the caller chose (a restart on the same ports) are never swapped.
  */
-export async function spawnServer(env: Record<string, string>, o: SpawnOptions = {}): Promise<SpawnedServer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await spawnServerOnce(env, o);
-    } catch (err) {
-      const picked = o.sipPort === undefined && o.httpPort === undefined;
-      if (!(err instanceof ServerExitedError && picked && err.lostPortRace && attempt < 4)) throw err;
-    }
-  }
+export function spawnServer(env: Record<string, string>, o: SpawnOptions = {}): Promise<SpawnedServer> {
+  const portsPicked = o.sipPort === undefined && o.httpPort === undefined;
+  return retryLostPortRace(
+    () => spawnServerOnce(env, o),
+    (err) => portsPicked && err instanceof ServerExitedError && err.lostPortRace,
+  );
 }
 
 class ServerExitedError extends Error {
