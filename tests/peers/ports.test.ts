@@ -10,6 +10,8 @@ import {
   poolSlot,
   rtpPortRange,
   portOtherThan,
+  PORT_RACE_ATTEMPTS,
+  retryLostPortRace,
 } from '../helpers/ports.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -107,5 +109,32 @@ describe('ports', () => {
     held.splice(0).forEach((s) => s.close());
     const ok = await startTestServer({ SIP_PORT: String(port) });
     await ok.stop();
+  });
+
+  it('retryLostPortRace starts again only after a lost port race, at most PORT_RACE_ATTEMPTS times in all', async () => {
+    const lost = new Error('lost');
+    let calls = 0;
+    const okOnThird = await retryLostPortRace(
+      async () => (++calls < 3 ? Promise.reject(lost) : 'up'),
+      (err) => err === lost,
+    );
+    expect([okOnThird, calls]).toEqual(['up', 3]);
+    calls = 0;
+    await expect(
+      retryLostPortRace(
+        async () => (calls++, Promise.reject(lost)),
+        (err) => err === lost,
+      ),
+    ).rejects.toBe(lost);
+    expect(calls).toBe(PORT_RACE_ATTEMPTS);
+    calls = 0;
+    const other = new Error('other');
+    await expect(
+      retryLostPortRace(
+        async () => (calls++, Promise.reject(other)),
+        (err) => err === lost,
+      ),
+    ).rejects.toBe(other);
+    expect(calls).toBe(1);
   });
 });
