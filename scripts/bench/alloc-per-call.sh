@@ -16,14 +16,13 @@ REPO=$(pwd)
 ROOT=${1:-.}
 CPS=${2:-150}
 LEN=${3:-10}
-SIPLOAD=${SIPLOAD:-$(cd .. && pwd)/shared/bench/sipload/sipload.js}
-[ -f "$SIPLOAD" ] || SIPLOAD=/work/shared/bench/sipload/sipload.js
+. scripts/bench/lib.sh
+SIPLOAD=$(sipload_path) || exit 2
 
 if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
   exec unshare -n env HOTLINE_BENCH_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
-. "$REPO/scripts/bench/lib.sh"
 
 DATA=$(mktemp -d /tmp/hotline-alloc-XXXX)
 trap 'rm -rf "$DATA"' EXIT

@@ -15,7 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
-SIPLOAD=${SIPLOAD:-$(cd .. && pwd)/shared/bench/sipload/sipload.js}
+. scripts/bench/lib.sh
+SIPLOAD=$(sipload_path) || exit 2
 OUT=${OUT:-/tmp/hotline-cps-ab.jsonl}
 
 if [ "${1:-}" = build ]; then
@@ -38,7 +39,6 @@ if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
   exec unshare -n env HOTLINE_BENCH_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
-. "$REPO/scripts/bench/lib.sh"
 
 # utime+stime ticks of the main thread (the event loop: its tid is the pid).
 main_ticks() {

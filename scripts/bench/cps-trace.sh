@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 STEPS=${1:-"150 300"}
 LEN=${2:-10}
-SIPLOAD=${SIPLOAD:-$(cd .. && pwd)/shared/bench/sipload/sipload.js}
-[ -f "$SIPLOAD" ] || SIPLOAD=/work/shared/bench/sipload/sipload.js
+. scripts/bench/lib.sh
+SIPLOAD=$(sipload_path) || exit 2
 OUT=${OUT:-/tmp/hotline-cps-trace.jsonl}
 
 if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
@@ -24,7 +24,6 @@ if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
   exec unshare -n env HOTLINE_BENCH_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
-. scripts/bench/lib.sh
 
 # utime+stime ticks of every thread of $1, one "tid comm ticks" line each.
 threads() {

@@ -17,9 +17,8 @@ cd "$(dirname "$0")/../.."
 MODE=${1:?ivr|echo|tone}
 STEPS=${2:-"400 600"}
 LEN=${3:-20}
-SIPLOAD=${SIPLOAD:-$(cd .. && pwd)/shared/bench/sipload/sipload.js}
-[ -f "$SIPLOAD" ] || SIPLOAD=/work/shared/bench/sipload/sipload.js
-[ -f "$SIPLOAD" ] || { echo "sipload not found at $SIPLOAD (set SIPLOAD=...)" >&2; exit 2; }
+. scripts/bench/lib.sh
+SIPLOAD=$(sipload_path) || exit 2
 UAS=$(dirname "$SIPLOAD")/tools/uas.js
 OUT=${OUT:-/tmp/hotline-floor-$MODE.jsonl}
 

@@ -22,3 +22,13 @@ bench_server() {
   kill "$BENCH_PID" 2>/dev/null
   return 1
 }
+
+# sipload_path: the shared load harness (../shared/bench/sipload/sipload.js beside the project, or $SIPLOAD); from a
+# private worktree (/tmp/wt-X) the sibling path does not exist, so the shared copy under /work is the fallback.
+# Fails if neither is there.
+sipload_path() {
+  local p=${SIPLOAD:-$(cd .. && pwd)/shared/bench/sipload/sipload.js}
+  [ -f "$p" ] || p=/work/shared/bench/sipload/sipload.js
+  [ -f "$p" ] || { echo "sipload not found at $p (set SIPLOAD=...)" >&2; return 1; }
+  echo "$p"
+}

@@ -26,18 +26,15 @@ cd "$(dirname "$0")/../.."
 MODE=${1:?ivr|echo|cps}
 STEPS=${2:-"100 200 300"}
 LEN=${3:-30}
-SIPLOAD=${SIPLOAD:-$(cd .. && pwd)/shared/bench/sipload/sipload.js}
-# From a private worktree (/tmp/wt-X) the sibling path does not exist: use the shared copy.
-[ -f "$SIPLOAD" ] || SIPLOAD=/work/shared/bench/sipload/sipload.js
+. scripts/bench/lib.sh
+SIPLOAD=$(sipload_path) || exit 2
 OUT=${OUT:-/tmp/hotline-bench-$MODE.jsonl}
-[ -f "$SIPLOAD" ] || { echo "sipload not found at $SIPLOAD (set SIPLOAD=...)" >&2; exit 2; }
 
 if [ "${HOTLINE_BENCH_NETNS:-}" != "1" ]; then
   [ -f dist/server/main.js ] && [ "${NO_BUILD:-}" = "1" ] || npm run build >/dev/null
   exec unshare -n env HOTLINE_BENCH_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
-. scripts/bench/lib.sh
 
 DATA=$(mktemp -d /tmp/hotline-bench-data-XXXX)
 FLOW=12315
