@@ -30,7 +30,7 @@ ip link set lo up
 WORK=$(mktemp -d /tmp/hotline-floor-XXXX)
 node "$UAS" --port 25070 --rtp-ports 50000-59999 2>"$WORK/uas.log" &
 UAS_PID=$!
-trap 'kill $UAS_PID 2>/dev/null; wait $UAS_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $UAS_PID 2>/dev/null; wait $UAS_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 sleep 0.5
 echo "reference peer pid $UAS_PID ($(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg))"
 
