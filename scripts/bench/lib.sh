@@ -23,12 +23,12 @@ bench_server() {
   return 1
 }
 
-# sipload_path: the shared load harness (../shared/bench/sipload/sipload.js beside the project, or $SIPLOAD); from a
-# private worktree (/tmp/wt-X) the sibling path does not exist, so the shared copy under /work is the fallback.
-# Fails if neither is there.
+# sipload_path: the shared load harness: $SIPLOAD if given, else ../shared/bench/sipload/sipload.js beside the project;
+# from a private worktree (/tmp/wt-X) the sibling path does not exist, so the shared copy under /work is the fallback.
+# A SIPLOAD that names no file fails instead of being swapped for another harness.
 sipload_path() {
   local p=${SIPLOAD:-$(cd .. && pwd)/shared/bench/sipload/sipload.js}
-  [ -f "$p" ] || p=/work/shared/bench/sipload/sipload.js
+  [ -f "$p" ] || [ -n "${SIPLOAD:-}" ] || p=/work/shared/bench/sipload/sipload.js
   [ -f "$p" ] || { echo "sipload not found at $p (set SIPLOAD=...)" >&2; return 1; }
   echo "$p"
 }
