@@ -139,6 +139,12 @@ describe('soak', () => {
       // Agents really worked: most callers reached one (the rest abandoned in the queue at their hang-up time).
       expect(answered).toBeGreaterThan(TOTAL * 0.3);
       expect(growth).toBeLessThan(0.05);
+      const c = ts.server.acd.acd.counters;
+      if (stuck.length)
+        console.log(
+          `soak: stuck ${stuck.map((a) => `${a.agentId}:${a.state}:${a.reason ?? ''}`).join(', ')}; ` +
+            `rona ${c.rona ?? 0}, rejected ${c.rejected ?? 0}, ring errors ${c.ring_errors ?? 0}`,
+        );
       expect(stuck.map((a) => `${a.agentId}:${a.state}`)).toEqual([]);
       expect(repairs).toEqual([]);
       expect(repairCounters).toEqual([]);

@@ -110,17 +110,18 @@ export function alawToLinear(code: number): number {
 }
 
 /** Encodes `n` samples of `pcm` (default all) into `out`, which must hold at least `n` bytes. */
-export function encodeUlaw(pcm: Int16Array, out: Uint8Array, n = pcm.length): void {
-  checkLength(n, pcm.length, out.length);
-  for (let i = 0; i < n; i++) out[i] = ULAW_ENCODE[pcm[i]! & 0xffff]!;
+/** `at`: where in `out` the bytes go (an RTP packet's payload offset: no copy through a scratch frame). */
+export function encodeUlaw(pcm: Int16Array, out: Uint8Array, n = pcm.length, at = 0): void {
+  checkLength(n, pcm.length, out.length - at);
+  for (let i = 0; i < n; i++) out[at + i] = ULAW_ENCODE[pcm[i]! & 0xffff]!;
 }
 export function decodeUlaw(data: Uint8Array, out: Int16Array, n = data.length): void {
   checkLength(n, data.length, out.length);
   for (let i = 0; i < n; i++) out[i] = ULAW_DECODE[data[i]!]!;
 }
-export function encodeAlaw(pcm: Int16Array, out: Uint8Array, n = pcm.length): void {
-  checkLength(n, pcm.length, out.length);
-  for (let i = 0; i < n; i++) out[i] = ALAW_ENCODE[pcm[i]! & 0xffff]!;
+export function encodeAlaw(pcm: Int16Array, out: Uint8Array, n = pcm.length, at = 0): void {
+  checkLength(n, pcm.length, out.length - at);
+  for (let i = 0; i < n; i++) out[at + i] = ALAW_ENCODE[pcm[i]! & 0xffff]!;
 }
 export function decodeAlaw(data: Uint8Array, out: Int16Array, n = data.length): void {
   checkLength(n, data.length, out.length);

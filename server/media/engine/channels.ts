@@ -82,7 +82,12 @@ export class WorkerChannel implements EngineChannel {
     const phases = Math.max(1, Math.min(20, Math.floor(opts.phases ?? 4)));
     this.ticker =
       opts.pacing === 'ticker'
-        ? new ThreadTicker(FRAME_MS / phases, opts.realtimePriority ?? 0, Math.max(0, opts.tickLeadMs ?? 0))
+        ? new ThreadTicker(
+            FRAME_MS / phases,
+            opts.realtimePriority ?? 0,
+            Math.max(0, opts.tickLeadMs ?? 0),
+            opts.cpus ?? null,
+          )
         : null;
     // Under tsx/vitest this module is TypeScript: the worker then needs the tsx loader; from dist it is plain JS.
     const ts = import.meta.url.endsWith('.ts');

@@ -29,7 +29,7 @@ import {
 import { DtmfReceiver, planDtmfPackets } from '../dtmf/rfc4733.js';
 import { GoertzelDtmfDetector } from '../dtmf/goertzel.js';
 import { parseDtmfInfo } from '../dtmf/dtmf-relay.js';
-import { AudioMixer } from '../mixer/mixer.js';
+import { AudioMixer, type MixerSlot } from '../mixer/mixer.js';
 import { EchoLine } from './echo-line.js';
 import { RtpPacketView, RtpParseStatus, isRtcpPacket } from '../rtp/packet.js';
 import {
@@ -328,17 +328,23 @@ class BridgeState {
   ) {}
 }
 
+interface ConferenceMember {
+  ep: Endpoint;
+  fifo: SampleFifo;
+  slot: MixerSlot;
+  whisperTo: string | null;
+  muted: boolean;
+  listenOnly: boolean;
+}
+
 class ConferenceState {
   readonly mixer = new AudioMixer(FRAME);
-  readonly members = new Map<
-    string,
-    { ep: Endpoint; fifo: SampleFifo; whisperTo: string | null; muted: boolean; listenOnly: boolean }
-  >();
+  readonly members = new Map<string, ConferenceMember>();
+  /** `members` as an array for the tick (rebuilt on join and leave, not per frame). */
+  list: ConferenceMember[] = [];
   /** Members fading out: their input still feeds this one last frame, they get no more output. */
-  readonly leaving = new Map<string, SampleFifo>();
+  readonly leaving = new Map<string, { fifo: SampleFifo; slot: MixerSlot }>();
   readonly order: string[] = [];
-  readonly pcm = new Int16Array(FRAME);
-  readonly enc = new Uint8Array(FRAME);
   phase = 0;
   constructor(readonly id: string) {}
 }
@@ -791,8 +797,9 @@ export class EngineCore {
     // Two frames of jitter buffer: a member whose packets land around the conference tick is not cut in and out.
     const fifo = new SampleFifo(FRAME, FRAME * 5, 2);
     c.leaving.delete(ep.id);
-    c.mixer.add(ep.id, { muted: opts.muted, listenOnly: opts.listenOnly });
-    c.members.set(ep.id, { ep, fifo, whisperTo: null, muted: !!opts.muted, listenOnly: !!opts.listenOnly });
+    const slot = c.mixer.add(ep.id, { muted: opts.muted, listenOnly: opts.listenOnly });
+    c.members.set(ep.id, { ep, fifo, slot, whisperTo: null, muted: !!opts.muted, listenOnly: !!opts.listenOnly });
+    c.list = [...c.members.values()];
     if (!c.order.includes(ep.id)) c.order.push(ep.id);
     ep.rxTaps.push(fifo);
     ep.conf = c;
@@ -804,6 +811,7 @@ export class EngineCore {
     const m = c.members.get(epId);
     if (!m) return;
     c.members.delete(epId);
+    c.list = [...c.members.values()];
     m.ep.conf = null;
     this.phaseLoad[c.phase]!--;
     this.phaseLoad[m.ep.phase]!++;
@@ -816,7 +824,7 @@ export class EngineCore {
     }
     // Fade out over the next frame (the mixer ramps the gain), fed by what is still buffered.
     c.mixer.remove(epId);
-    c.leaving.set(epId, m.fifo);
+    c.leaving.set(epId, { fifo: m.fifo, slot: m.slot });
   }
 
   confSet(c: ConferenceState, epId: string, what: 'muted' | 'listenOnly', on: boolean): void {
@@ -1036,7 +1044,10 @@ export class EngineCore {
             : null;
       this.relay(peer, ep, msg, off, len, ppt, table, now);
     }
-    if (ep.rxTaps.length > 0 || ep.inband) {
+    if (ep.rxTaps.length === 1 && !ep.inband) {
+      // One listener (a conference member, or a recording): decode straight into its buffer.
+      ep.rxTaps[0]!.pushDecoded(msg, off, Math.min(len, ep.pcm.length), pt === 0 ? ULAW_DECODE : ALAW_DECODE);
+    } else if (ep.rxTaps.length > 0 || ep.inband) {
       const n = Math.min(len, ep.pcm.length);
       const dec = pt === 0 ? ULAW_DECODE : ALAW_DECODE;
       const pcm = ep.pcm;
@@ -1130,6 +1141,17 @@ export class EngineCore {
     writeHeader(buf, pt, ep.rewriter, ep.ssrc);
     buf.set(payload, 12);
     if (codec) this.tapTx(ep, buf, 12, payload.length, codec);
+    this.transmit(ep, buf, now);
+  }
+
+  /** A mixed frame, encoded straight into the packet on dst's own timeline. */
+  private sendPcmFrame(ep: Endpoint, key: object, pt: number, pcm: Int16Array, now: number, codec: G711Name): void {
+    ep.rewriter.map(key, ep.gSeq, ep.gTs, false, now);
+    const buf = Buffer.allocUnsafe(12 + FRAME);
+    writeHeader(buf, pt, ep.rewriter, ep.ssrc);
+    if (codec === 'PCMU') encodeUlaw(pcm, buf, FRAME, 12);
+    else encodeAlaw(pcm, buf, FRAME, 12);
+    this.tapTx(ep, buf, 12, FRAME, codec);
     this.transmit(ep, buf, now);
   }
 
@@ -1330,19 +1352,21 @@ export class EngineCore {
   }
 
   private tickConference(c: ConferenceState, now: number): void {
-    for (const [id, m] of c.members) if (m.fifo.pop(c.pcm)) c.mixer.push(id, c.pcm);
-    for (const [id, fifo] of c.leaving) if (fifo.pop(c.pcm)) c.mixer.push(id, c.pcm);
+    const list = c.list;
+    // Each jitter buffer pops straight into its member's mixer input.
+    for (let k = 0; k < list.length; k++) {
+      const m = list[k]!;
+      m.slot.hasInput = m.fifo.pop(m.slot.input);
+    }
+    if (c.leaving.size > 0) for (const l of c.leaving.values()) l.slot.hasInput = l.fifo.pop(l.slot.input);
     c.mixer.mix();
     c.leaving.clear();
-    for (const m of c.members.values()) {
-      const ep = m.ep;
+    for (let k = 0; k < list.length; k++) {
+      const ep = list[k]!.ep;
       const neg = ep.neg;
-      const out = c.mixer.output(ep.id);
-      if (!neg || !out || ep.busy() || ep.echoLine) continue;
-      if (neg.codec === 'PCMU') encodeUlaw(out, c.enc, FRAME);
-      else encodeAlaw(out, c.enc, FRAME);
+      if (!neg || ep.busy() || ep.echoLine) continue;
       ep.nextGen();
-      if (ep.canSend()) this.sendFrame(ep, c, neg.payloadType, c.enc, ep.gSeq, ep.gTs, now, neg.codec);
+      if (ep.canSend()) this.sendPcmFrame(ep, c, neg.payloadType, list[k]!.slot.out, now, neg.codec);
     }
   }
 

@@ -52,9 +52,10 @@ export async function createMediaEngine(opts: MediaEngineOptions = {}): Promise<
   opts = { ...opts, phases: phasesFrom(opts), tickLeadMs: leadFrom(opts) };
   const thread = opts.thread ?? DEFAULT_THREAD;
   const realtimePriority = opts.realtimePriority ?? (Number(process.env.MEDIA_RT_PRIORITY ?? 0) || 0);
+  const cpus = opts.cpus ?? (process.env.MEDIA_CPUS || undefined);
   const channel =
     thread === 'worker'
-      ? new WorkerChannel({ ...opts, pacing: pacingFrom(opts), realtimePriority })
+      ? new WorkerChannel({ ...opts, pacing: pacingFrom(opts), realtimePriority, cpus })
       : new InlineChannel(opts);
   const engine = new EngineClient(channel);
   await engine.stats(); // fails fast if the worker cannot start

@@ -1,5 +1,6 @@
 /**
- * Real-time scheduling for the media clock's thread (opt-in: MEDIA_RT_PRIORITY / realtimePriority).
+ * Real-time scheduling for the media clock's thread (opt-in: MEDIA_RT_PRIORITY / realtimePriority), and its CPU
+ * affinity (opt-in: MEDIA_CPUS / cpus).
  *
  * Why: on a shared box the pacing error is mostly the wait for a CPU after each wake-up (measured: tick lateness
  * p99 of several ms with the engine itself nearly idle while other processes kept both cores busy). SCHED_FIFO
@@ -26,11 +27,33 @@ export function raiseThisThread(priority: number): string | null {
   return null;
 }
 
+/** Keeps the calling thread on `cpus` (a taskset list such as "1" or "0,2-3"). Returns null on success, else why not. */
+export function pinThisThread(cpus: string): string | null {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpus)) return `invalid CPU list ${JSON.stringify(cpus)}`;
+  let tid: string;
+  try {
+    tid = readlinkSync('/proc/thread-self').split('/').pop()!;
+  } catch (err) {
+    return `no /proc/thread-self: ${(err as Error).message}`;
+  }
+  const r = spawnSync('taskset', ['-p', '-c', cpus, tid], { encoding: 'utf8' });
+  if (r.error) return r.error.message;
+  if (r.status !== 0) return (r.stderr || `taskset exited ${r.status}`).trim();
+  return null;
+}
+
 /** The same for a thread that runs plain JS from a string (the ticker): source of a function `raise(p)`. */
 export const RAISE_SRC = `function raise(p) {
   try {
     const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop();
     const r = require('node:child_process').spawnSync('chrt', ['-f', '-p', String(p), tid], { encoding: 'utf8' });
+    return r.status === 0 ? null : (r.error ? r.error.message : String(r.stderr).trim());
+  } catch (e) { return String(e && e.message); }
+}
+function pin(cpus) {
+  try {
+    const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop();
+    const r = require('node:child_process').spawnSync('taskset', ['-p', '-c', cpus, tid], { encoding: 'utf8' });
     return r.status === 0 ? null : (r.error ? r.error.message : String(r.stderr).trim());
   } catch (e) { return String(e && e.message); }
 }`;

@@ -23,9 +23,10 @@ export interface TickSource {
 const TICKER_SRC = `
 const { workerData } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
-const { port, ctl, periodMs, rtPriority, leadMs } = workerData;
+const { port, ctl, periodMs, rtPriority, leadMs, cpus } = workerData;
 ${RAISE_SRC}
 if (rtPriority > 0) { const why = raise(rtPriority); if (why) port.postMessage(['rt', why]); }
+if (cpus) { const why = pin(cpus); if (why) port.postMessage(['rt', 'CPU affinity: ' + why]); }
 const origin = performance.timeOrigin;
 let next = performance.now() + periodMs;
 let k = 0;
@@ -63,12 +64,14 @@ export class ThreadTicker {
     readonly periodMs: number,
     rtPriority = 0,
     readonly leadMs = 0,
+    /** CPU list the thread is kept on (taskset syntax); null = anywhere. */
+    cpus: string | null = null,
   ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(TICKER_SRC, {
       eval: true,
-      workerData: { port: port2, ctl: this.ctl, periodMs, rtPriority, leadMs },
+      workerData: { port: port2, ctl: this.ctl, periodMs, rtPriority, leadMs, cpus },
       transferList: [port2],
     });
     this.worker.unref();

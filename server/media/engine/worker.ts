@@ -5,7 +5,7 @@ import type { MediaEngineOptions } from './api.js';
 import type { FromWorker, ToWorker } from './channels.js';
 import { toWireError } from './client.js';
 import { EngineCore, FRAME_MS } from './core.js';
-import { raiseThisThread } from './realtime.js';
+import { pinThisThread, raiseThisThread } from './realtime.js';
 import { PortTickSource, SelfPacedTickSource } from './ticker.js';
 
 const { opts, tickPort } = workerData as { opts: MediaEngineOptions; tickPort: MessagePort | null };
@@ -17,6 +17,10 @@ const log = createLogger('media-worker');
 if (opts.realtimePriority) {
   const why = raiseThisThread(opts.realtimePriority);
   if (why) log.warn({ priority: opts.realtimePriority, why }, 'media worker keeps ordinary scheduling');
+}
+if (opts.cpus) {
+  const why = pinThisThread(opts.cpus);
+  if (why) log.warn({ cpus: opts.cpus, why }, 'media worker runs on any CPU');
 }
 const core = new EngineCore(opts, {
   clock: { now: () => performance.now(), setTimeout: () => ({ id: 0 }), clearTimeout: () => undefined },

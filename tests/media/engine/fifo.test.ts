@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ULAW_DECODE } from '../../../server/media/codecs/g711.js';
 import { SampleFifo } from '../../../server/media/engine/fifo.js';
 
 const frame = (v: number) => new Int16Array(160).fill(v);
@@ -45,5 +46,27 @@ describe('SampleFifo', () => {
     drive(g, 'pppppppp'); // 8 frames pile up (a burst after a stall)
     expect(g.available).toBeLessThanOrEqual(160 * 5);
     expect(g.dropped).toBeGreaterThan(0);
+  });
+
+  it('pushDecoded decodes G.711 into the ring as decode-then-push does, across the wrap-around', () => {
+    const bytes = Uint8Array.from({ length: 240 }, (_, i) => (i * 53 + 7) & 0xff);
+    const viaPush = new SampleFifo(160);
+    const direct = new SampleFifo(160);
+    const pcm = new Int16Array(240);
+    const a = new Int16Array(160);
+    const b = new Int16Array(160);
+    // 240-sample packets against 160-sample frames: the write and read positions wrap at every offset.
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 240; i++) pcm[i] = ULAW_DECODE[bytes[(i + round) % 240]!]!;
+      viaPush.push(pcm, 240);
+      const shifted = Uint8Array.from({ length: 250 }, (_, i) => (i < 10 ? 0 : bytes[(i - 10 + round) % 240]!));
+      direct.pushDecoded(shifted, 10, 240, ULAW_DECODE);
+      for (let k = 0; k < 2; k++) {
+        expect(direct.pop(b)).toBe(viaPush.pop(a));
+        expect(Array.from(b)).toEqual(Array.from(a));
+      }
+      expect(direct.available).toBe(viaPush.available);
+    }
+    expect(direct.dropped).toBe(viaPush.dropped);
   });
 });

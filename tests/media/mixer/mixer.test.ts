@@ -163,4 +163,41 @@ describe('AudioMixer', () => {
       }
     }
   });
+  it('a steady room (integer path) mixes exactly as the general path does, saturation included', () => {
+    // Room B has a silent listen-only member, which sends every frame through the general (ramping) path;
+    // it is heard by nobody, so a, b and c must hear exactly what they hear in room A.
+    const a = steady(['a', 'b', 'c']);
+    const b = steady(['a', 'b', 'c']);
+    b.add('listener', { fadeIn: false, listenOnly: true });
+    let seed = 7;
+    const noise = () => {
+      const f = new Int16Array(N);
+      for (let i = 0; i < N; i++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        f[i] = (seed >>> 16) - 32768;
+      }
+      return f;
+    };
+    for (let frame = 0; frame < 20; frame++) {
+      const ins = { a: noise(), b: noise(), c: noise() };
+      for (const m of [a, b])
+        for (const [id, f] of Object.entries(ins)) if (frame % 5 !== 3 || id !== 'b') m.push(id, f);
+      a.mix();
+      b.mix();
+      for (const id of ['a', 'b', 'c']) expect(Array.from(a.output(id)!)).toEqual(Array.from(b.output(id)!));
+    }
+  });
+  it('a slot is the member: its input is mixed once set, its output is the member output', () => {
+    const m = new AudioMixer();
+    const sa = m.add('a', { fadeIn: false });
+    const sb = m.add('b', { fadeIn: false });
+    sa.input.fill(1200);
+    sa.hasInput = true;
+    m.mix();
+    expect(sb.out[0]).toBe(1200);
+    expect(sb.out).toBe(m.output('b'));
+    expect(sa.hasInput).toBe(false); // used once: not replayed next frame
+    m.mix();
+    expect(sb.out[N - 1]).toBe(0);
+  });
 });
