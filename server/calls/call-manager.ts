@@ -304,6 +304,8 @@ export class CallManager implements CallHandler {
         resolve({ result: r, leg: winner });
       };
       if (opts.signal?.aborted) finish('no-answer');
+      // The caller may have hung up while the endpoints were being made: its 'ended' is then already past.
+      else if (call.inbound.isEnded) finish('caller-gone');
       for (const leg of legs) {
         leg.on('ringing', () => {
           if (!done) opts.onRinging?.();
