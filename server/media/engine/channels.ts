@@ -9,6 +9,7 @@ import type { MediaEngineOptions } from './api.js';
 import { fromWireError, type EngineChannel, type WireError } from './client.js';
 import { EngineCore, FRAME_MS, type CoreEvent } from './core.js';
 import { ClockTickSource, PortTickSource, ThreadTicker, type TickSource } from './ticker.js';
+import { isCpuList } from './realtime.js';
 
 const log = createLogger('media');
 
@@ -86,7 +87,8 @@ export class WorkerChannel implements EngineChannel {
             FRAME_MS / phases,
             opts.realtimePriority ?? 0,
             Math.max(0, opts.tickLeadMs ?? 0),
-            opts.cpus ?? null,
+            // A malformed list is refused (and logged) by the worker; the ticker just stays unpinned.
+            opts.cpus && isCpuList(opts.cpus) ? opts.cpus : null,
           )
         : null;
     // Under tsx/vitest this module is TypeScript: the worker then needs the tsx loader; from dist it is plain JS.

@@ -15,45 +15,44 @@ import { readlinkSync } from 'node:fs';
 /** Puts the calling thread under SCHED_FIFO at `priority` (1–99). Returns null on success, else why not. */
 export function raiseThisThread(priority: number): string | null {
   if (!Number.isInteger(priority) || priority < 1 || priority > 99) return `invalid priority ${priority}`;
-  let tid: string;
-  try {
-    tid = readlinkSync('/proc/thread-self').split('/').pop()!;
-  } catch (err) {
-    return `no /proc/thread-self: ${(err as Error).message}`;
-  }
-  const r = spawnSync('chrt', ['-f', '-p', String(priority), tid], { encoding: 'utf8' });
-  if (r.error) return r.error.message;
-  if (r.status !== 0) return (r.stderr || `chrt exited ${r.status}`).trim();
-  return null;
+  return runOnThisThread('chrt', ['-f', '-p', String(priority)]);
 }
 
 /** Keeps the calling thread on `cpus` (a taskset list such as "1" or "0,2-3"). Returns null on success, else why not. */
 export function pinThisThread(cpus: string): string | null {
-  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpus)) return `invalid CPU list ${JSON.stringify(cpus)}`;
+  if (!isCpuList(cpus)) return `invalid CPU list ${JSON.stringify(cpus)}`;
+  return runOnThisThread('taskset', ['-p', '-c', cpus]);
+}
+
+/** taskset's list syntax: "1", "0,2", "2-3". */
+export function isCpuList(s: string): boolean {
+  return /^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(s);
+}
+
+/** `cmd args… <this thread's id>` (chrt, taskset): null on success, else why not. */
+function runOnThisThread(cmd: string, args: string[]): string | null {
   let tid: string;
   try {
     tid = readlinkSync('/proc/thread-self').split('/').pop()!;
   } catch (err) {
     return `no /proc/thread-self: ${(err as Error).message}`;
   }
-  const r = spawnSync('taskset', ['-p', '-c', cpus, tid], { encoding: 'utf8' });
+  const r = spawnSync(cmd, [...args, tid], { encoding: 'utf8' });
   if (r.error) return r.error.message;
-  if (r.status !== 0) return (r.stderr || `taskset exited ${r.status}`).trim();
+  if (r.status !== 0) return (r.stderr || `${cmd} exited ${r.status}`).trim();
   return null;
 }
 
-/** The same for a thread that runs plain JS from a string (the ticker): source of a function `raise(p)`. */
-export const RAISE_SRC = `function raise(p) {
+/**
+ * The same for a thread that runs plain JS from a string (the ticker): source of `raise(priority)` and `pin(cpus)`,
+ * given already-checked arguments.
+ */
+export const RAISE_SRC = `function runOnThisThread(cmd, args) {
   try {
     const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop();
-    const r = require('node:child_process').spawnSync('chrt', ['-f', '-p', String(p), tid], { encoding: 'utf8' });
+    const r = require('node:child_process').spawnSync(cmd, [...args, tid], { encoding: 'utf8' });
     return r.status === 0 ? null : (r.error ? r.error.message : String(r.stderr).trim());
   } catch (e) { return String(e && e.message); }
 }
-function pin(cpus) {
-  try {
-    const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop();
-    const r = require('node:child_process').spawnSync('taskset', ['-p', '-c', cpus, tid], { encoding: 'utf8' });
-    return r.status === 0 ? null : (r.error ? r.error.message : String(r.stderr).trim());
-  } catch (e) { return String(e && e.message); }
-}`;
+function raise(p) { return runOnThisThread('chrt', ['-f', '-p', String(p)]); }
+function pin(cpus) { return runOnThisThread('taskset', ['-p', '-c', cpus]); }`;
