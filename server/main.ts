@@ -5,12 +5,19 @@ import { loadConfig } from './config.js';
 import { createHotlineServer } from './server.js';
 import { rootLogger } from './util/log.js';
 import { acquirePidFile } from './ops/pidfile.js';
+import { keepProcessBesideMedia } from './media/engine/realtime.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   // Who holds DATA_DIR: restore refuses while we live; a second server on the same data refuses to start.
   const pidFile = config.databaseFile === ':memory:' ? null : acquirePidFile(config.dataDir);
   process.on('exit', () => pidFile?.release());
+  // MEDIA_CPUS gives the media worker CPUs of its own: everything else of the server moves to the others first.
+  const mediaCpus = process.env.MEDIA_CPUS;
+  if (mediaCpus) {
+    const why = keepProcessBesideMedia(mediaCpus);
+    if (why) rootLogger.warn({ mediaCpus, why }, 'the rest of the server may share the media CPUs');
+  }
   const server = await createHotlineServer(config);
   await server.start();
   const demo = server.demoSeed;

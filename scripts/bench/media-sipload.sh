@@ -15,7 +15,7 @@
 # Environment: MEDIA_PACING=self|ticker picks the media worker's clock (server/media/engine/index.ts);
 # MEDIA_PHASES=1..20 (sends per frame split into that many bursts, default 4), MEDIA_TICK_LEAD_MS=0..4 (ticker
 # posts early, the worker waits for the due time; default 0), MEDIA_RT_PRIORITY=N (SCHED_FIFO clock threads), MEDIA_CPUS=list
-# (the media worker and its ticker kept on those CPUs; with SERVER_CPUS naming the others, the media has a core to itself);
+# (the media worker and its ticker kept on those CPUs, the rest of the server moved to the others);
 # SIPLOAD_ARGS="..." go to the harness in ivr mode (e.g. --no-tx); SIPLOAD_WORKERS=K spreads the harness over K threads (default 1); NO_BUILD=1 reuses dist/;
 # OUT=file.jsonl collects the JSON results (default /tmp/hotline-bench-MODE.jsonl); SERVER_CPUS / HARNESS_CPUS pin
 # the server and the harness to CPUs (taskset lists, e.g. 1 and 0); WIRE=1 adds the server's own send pacing from a

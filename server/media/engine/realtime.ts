@@ -10,7 +10,7 @@
  * root or CAP_SYS_NICE, and failure is reported, never fatal.
  */
 import { spawnSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 /** Puts the calling thread under SCHED_FIFO at `priority` (1–99). Returns null on success, else why not. */
 export function raiseThisThread(priority: number): string | null {
@@ -27,6 +27,46 @@ export function pinThisThread(cpus: string): string | null {
 /** taskset's list syntax: "1", "0,2", "2-3". */
 export function isCpuList(s: string): boolean {
   return /^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(s);
+}
+
+/** "0,2-3" → [0, 2, 3] (a list that passed isCpuList). */
+export function parseCpuList(s: string): number[] {
+  const out: number[] = [];
+  for (const part of s.split(',')) {
+    const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+    for (let c = lo; c <= hi!; c++) out.push(c);
+  }
+  return out;
+}
+
+/** The CPUs of `allowed` that are not in `media`, as a taskset list ("" when none is left). */
+export function cpusBeside(allowed: string, media: string): string {
+  const taken = new Set(parseCpuList(media));
+  return parseCpuList(allowed)
+    .filter((c) => !taken.has(c))
+    .join(',');
+}
+
+/**
+ * Moves every thread of this process off the media CPUs, onto the others it may use. Called by the server's entry
+ * before the media worker starts: threads made later (the media worker and ticker, which then pin themselves;
+ * libuv's pool) inherit the rest. Returns null on success, else why not.
+ */
+export function keepProcessBesideMedia(mediaCpus: string): string | null {
+  if (!isCpuList(mediaCpus)) return `invalid CPU list ${JSON.stringify(mediaCpus)}`;
+  let allowed: string;
+  try {
+    allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+  } catch (err) {
+    return `no /proc/self/status: ${(err as Error).message}`;
+  }
+  if (!isCpuList(allowed)) return `unreadable CPU list ${JSON.stringify(allowed)}`;
+  const rest = cpusBeside(allowed, mediaCpus);
+  if (!rest) return `no CPU left beside ${mediaCpus} (this process may use ${allowed})`;
+  const r = spawnSync('taskset', ['-a', '-p', '-c', rest, String(process.pid)], { encoding: 'utf8' });
+  if (r.error) return r.error.message;
+  if (r.status !== 0) return (r.stderr || `taskset exited ${r.status}`).trim();
+  return null;
 }
 
 /** `cmd args… <this thread's id>` (chrt, taskset): null on success, else why not. */
