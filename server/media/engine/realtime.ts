@@ -63,10 +63,7 @@ export function keepProcessBesideMedia(mediaCpus: string): string | null {
   if (!isCpuList(allowed)) return `unreadable CPU list ${JSON.stringify(allowed)}`;
   const rest = cpusBeside(allowed, mediaCpus);
   if (!rest) return `no CPU left beside ${mediaCpus} (this process may use ${allowed})`;
-  const r = spawnSync('taskset', ['-a', '-p', '-c', rest, String(process.pid)], { encoding: 'utf8' });
-  if (r.error) return r.error.message;
-  if (r.status !== 0) return (r.stderr || `taskset exited ${r.status}`).trim();
-  return null;
+  return run('taskset', ['-a', '-p', '-c', rest, String(process.pid)]);
 }
 
 /** `cmd args… <this thread's id>` (chrt, taskset): null on success, else why not. */
@@ -77,7 +74,11 @@ function runOnThisThread(cmd: string, args: string[]): string | null {
   } catch (err) {
     return `no /proc/thread-self: ${(err as Error).message}`;
   }
-  const r = spawnSync(cmd, [...args, tid], { encoding: 'utf8' });
+  return run(cmd, [...args, tid]);
+}
+
+function run(cmd: string, args: string[]): string | null {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.error) return r.error.message;
   if (r.status !== 0) return (r.stderr || `${cmd} exited ${r.status}`).trim();
   return null;
