@@ -343,7 +343,7 @@ class ConferenceState {
   /** `members` as an array for the tick (rebuilt on join and leave, not per frame). */
   list: ConferenceMember[] = [];
   /** Members fading out: their input still feeds this one last frame, they get no more output. */
-  readonly leaving = new Map<string, { fifo: SampleFifo; slot: MixerSlot }>();
+  readonly leaving = new Map<string, ConferenceMember>();
   readonly order: string[] = [];
   phase = 0;
   constructor(readonly id: string) {}
@@ -824,7 +824,7 @@ export class EngineCore {
     }
     // Fade out over the next frame (the mixer ramps the gain), fed by what is still buffered.
     c.mixer.remove(epId);
-    c.leaving.set(epId, { fifo: m.fifo, slot: m.slot });
+    c.leaving.set(epId, m);
   }
 
   confSet(c: ConferenceState, epId: string, what: 'muted' | 'listenOnly', on: boolean): void {
@@ -1044,16 +1044,14 @@ export class EngineCore {
             : null;
       this.relay(peer, ep, msg, off, len, ppt, table, now);
     }
-    if (ep.rxTaps.length === 1 && !ep.inband) {
-      // One listener (a conference member, or a recording): decode straight into its buffer.
-      ep.rxTaps[0]!.pushDecoded(msg, off, Math.min(len, ep.pcm.length), pt === 0 ? ULAW_DECODE : ALAW_DECODE);
-    } else if (ep.rxTaps.length > 0 || ep.inband) {
+    if (ep.rxTaps.length > 0 || ep.inband) {
       const n = Math.min(len, ep.pcm.length);
       const dec = pt === 0 ? ULAW_DECODE : ALAW_DECODE;
-      const pcm = ep.pcm;
-      for (let i = 0; i < n; i++) pcm[i] = dec[msg[off + i]!]!;
-      for (const t of ep.rxTaps) t.push(pcm, n);
+      // Each listener (conference member, recording) decodes straight into its own buffer.
+      for (const t of ep.rxTaps) t.pushDecoded(msg, off, n, dec);
       if (ep.inband) {
+        const pcm = ep.pcm;
+        for (let i = 0; i < n; i++) pcm[i] = dec[msg[off + i]!]!;
         const digits = ep.inband.process(pcm, 0, n);
         for (const d of digits) this.dtmfIn(ep, d, 'inband');
       }
@@ -1116,13 +1114,10 @@ export class EngineCore {
   ): void {
     if (!dst.canSend()) return;
     const v = this.view;
-    dst.rewriter.map(src, v.sequenceNumber, v.timestamp, v.marker, now);
-    const buf = Buffer.allocUnsafe(12 + len);
-    writeHeader(buf, pt, dst.rewriter, dst.ssrc);
+    const buf = this.newPacket(dst, src, pt, v.sequenceNumber, v.timestamp, v.marker, len, now);
     if (table) for (let i = 0; i < len; i++) buf[12 + i] = table[msg[off + i]!]!;
     else msg.copy(buf, 12, off, off + len);
-    if (pt === dst.neg!.payloadType) this.tapTx(dst, buf, 12, len, dst.neg!.codec);
-    this.transmit(dst, buf, now);
+    this.sendPacket(dst, buf, pt === dst.neg!.payloadType ? dst.neg!.codec : null, now);
   }
 
   /** One generated frame (player, echo, conference, DTMF) on dst's own timeline. */
@@ -1136,32 +1131,44 @@ export class EngineCore {
     now: number,
     codec: G711Name | null,
   ): void {
-    ep.rewriter.map(key, seq, ts, false, now);
-    const buf = Buffer.allocUnsafe(12 + payload.length);
-    writeHeader(buf, pt, ep.rewriter, ep.ssrc);
+    const buf = this.newPacket(ep, key, pt, seq, ts, false, payload.length, now);
     buf.set(payload, 12);
-    if (codec) this.tapTx(ep, buf, 12, payload.length, codec);
-    this.transmit(ep, buf, now);
+    this.sendPacket(ep, buf, codec, now);
   }
 
   /** A mixed frame, encoded straight into the packet on dst's own timeline. */
   private sendPcmFrame(ep: Endpoint, key: object, pt: number, pcm: Int16Array, now: number, codec: G711Name): void {
-    ep.rewriter.map(key, ep.gSeq, ep.gTs, false, now);
-    const buf = Buffer.allocUnsafe(12 + FRAME);
-    writeHeader(buf, pt, ep.rewriter, ep.ssrc);
+    const buf = this.newPacket(ep, key, pt, ep.gSeq, ep.gTs, false, FRAME, now);
     if (codec === 'PCMU') encodeUlaw(pcm, buf, FRAME, 12);
     else encodeAlaw(pcm, buf, FRAME, 12);
-    this.tapTx(ep, buf, 12, FRAME, codec);
-    this.transmit(ep, buf, now);
+    this.sendPacket(ep, buf, codec, now);
   }
 
-  private tapTx(ep: Endpoint, buf: Uint8Array, off: number, len: number, codec: G711Name): void {
-    if (ep.txTaps.length === 0) return;
-    const dec = codec === 'PCMU' ? ULAW_DECODE : ALAW_DECODE;
-    const n = Math.min(len, ep.pcm.length);
-    const pcm = ep.pcm;
-    for (let i = 0; i < n; i++) pcm[i] = dec[buf[off + i]!]!;
-    for (const t of ep.txTaps) t.push(pcm, n);
+  /** A packet for dst's stream: `key`'s (seq, ts) mapped onto it, the header written, `len` bytes of payload to fill. */
+  private newPacket(
+    dst: Endpoint,
+    key: object,
+    pt: number,
+    seq: number,
+    ts: number,
+    marker: boolean,
+    len: number,
+    now: number,
+  ): Buffer {
+    dst.rewriter.map(key, seq, ts, marker, now);
+    const buf = Buffer.allocUnsafe(12 + len);
+    writeHeader(buf, pt, dst.rewriter, dst.ssrc);
+    return buf;
+  }
+
+  /** Sends a filled packet; `codec` names the payload's G.711 law when its audio goes to dst's send taps too. */
+  private sendPacket(ep: Endpoint, buf: Buffer, codec: G711Name | null, now: number): void {
+    if (codec && ep.txTaps.length > 0) {
+      const dec = codec === 'PCMU' ? ULAW_DECODE : ALAW_DECODE;
+      const n = Math.min(buf.length - 12, ep.pcm.length);
+      for (const t of ep.txTaps) t.pushDecoded(buf, 12, n, dec);
+    }
+    this.transmit(ep, buf, now);
   }
 
   private transmit(ep: Endpoint, buf: Buffer, now: number): void {
@@ -1295,9 +1302,7 @@ export class EngineCore {
       }
       if (o.t === 'gap') return;
       if (o.t === 'te') {
-        ep.rewriter.map(o.key, o.seq, o.ts, false, now);
-        const buf = Buffer.allocUnsafe(16);
-        writeHeader(buf, neg.telephoneEventPt ?? 101, ep.rewriter, ep.ssrc);
+        const buf = this.newPacket(ep, o.key, neg.telephoneEventPt ?? 101, o.seq, o.ts, false, o.payload.length, now);
         buf.set(o.payload, 12);
         if (ep.canSend()) this.transmit(ep, buf, now);
       } else {

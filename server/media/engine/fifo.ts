@@ -34,24 +34,9 @@ export class SampleFifo {
     return this.count;
   }
 
-  push(samples: Int16Array, n = samples.length): void {
-    const cap = this.buf.length;
-    if (n > cap) {
-      samples = samples.subarray(n - cap, n);
-      n = cap;
-    }
-    const buf = this.buf;
-    let w = this.reserve(n);
-    for (let i = 0; i < n; i++) {
-      buf[w] = samples[i]!;
-      if (++w === cap) w = 0;
-    }
-    this.commit(n);
-  }
-
   /**
-   * Decodes G.711 bytes (`table`: byte → linear sample) straight into the buffer: the receive path's decode and
-   * copy in one pass.
+   * Decodes G.711 bytes (`table`: byte → linear sample) straight into the buffer: the producer's decode and copy in
+   * one pass.
    */
   pushDecoded(bytes: Uint8Array, off: number, n: number, table: Int16Array): void {
     const cap = this.buf.length;
@@ -59,22 +44,12 @@ export class SampleFifo {
       off += n - cap;
       n = cap;
     }
+    if (this.count + n > cap) this.discard(this.count + n - cap);
     const buf = this.buf;
-    const w = this.reserve(n);
+    const w = (this.readPos + this.count) % cap;
     const first = Math.min(n, cap - w);
     for (let i = 0; i < first; i++) buf[w + i] = table[bytes[off + i]!]!;
     for (let i = first; i < n; i++) buf[i - first] = table[bytes[off + i]!]!;
-    this.commit(n);
-  }
-
-  /** Makes room for n samples (dropping the oldest if full); returns where they go. */
-  private reserve(n: number): number {
-    const cap = this.buf.length;
-    if (this.count + n > cap) this.discard(this.count + n - cap);
-    return (this.readPos + this.count) % cap;
-  }
-
-  private commit(n: number): void {
     this.count += n;
     if (this.count > this.maxBacklog) this.discard(this.count - (this.prefill + 1) * this.frame);
   }
