@@ -88,15 +88,16 @@ export class ThreadTicker {
 
 /** Receives ticks from a ticker thread's port (in this or another thread). */
 export class PortTickSource implements TickSource {
-  /** Why the ticker thread runs without the real-time priority it was asked for, if it does. */
-  rtFailure: string | null = null;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
-  constructor(private readonly port: MessagePort) {}
+  constructor(
+    private readonly port: MessagePort,
+    /** Told why the ticker thread runs without the priority or CPUs it was asked for; it ticks on regardless. */
+    private readonly onSchedulingRefused: (why: string) => void = () => undefined,
+  ) {}
   start(fn: (k: number, lateMs: number) => void): void {
     this.port.on('message', (m: [number, number] | ['rt', string]) => {
-      // The ticker could not get real-time scheduling: it goes on at ordinary priority.
       if (m[0] === 'rt') {
-        this.rtFailure = m[1];
+        this.onSchedulingRefused(m[1]);
         return;
       }
       // A tick posted ahead of time (ThreadTicker leadMs) waits here for its due time; bounded by one period

@@ -25,7 +25,7 @@ if (opts.cpus) {
 const core = new EngineCore(opts, {
   clock: { now: () => performance.now(), setTimeout: () => ({ id: 0 }), clearTimeout: () => undefined },
   ticks: tickPort
-    ? new PortTickSource(tickPort)
+    ? new PortTickSource(tickPort, (why) => log.warn({ why }, 'media ticker keeps ordinary scheduling'))
     : new SelfPacedTickSource(FRAME_MS / phases, opts.pacingGuardMs ?? 1.5, (err) =>
         log.error({ err }, 'media tick failed'),
       ),

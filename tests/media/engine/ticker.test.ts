@@ -179,6 +179,21 @@ describe('CPU affinity of the media clock', () => {
     expect(pinThisThread('')).toMatch(/invalid CPU list/);
   });
 
+  it('a ticker that cannot be kept on its CPUs says why, and ticks on', async () => {
+    const ticker = new ThreadTicker(5, 0, 0, '4095'); // no such CPU here
+    const refused: string[] = [];
+    const src = new PortTickSource(ticker.port, (why) => refused.push(why));
+    let ticks = 0;
+    src.start(() => ticks++);
+    try {
+      await waitUntil(() => refused.length > 0 && ticks > 5, 10_000, 'the refusal and some ticks');
+      expect(refused[0]).toMatch(/^CPU affinity: /);
+    } finally {
+      src.close();
+      ticker.close();
+    }
+  });
+
   for (const pacing of ['self', 'ticker'] as const) {
     it(`${pacing}: the clock threads (and only they) are kept on the asked CPUs`, async () => {
       const r = await rtpPortRange(4);
