@@ -39,6 +39,11 @@ export function parseCpuList(s: string): number[] {
   return out;
 }
 
+/** The CPUs a task may run on, from its /proc status file ("" if the file has no such line). */
+export function cpuListOf(statusFile: string): string {
+  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(statusFile, 'utf8'))?.[1] ?? '';
+}
+
 /** The CPUs of `allowed` that are not in `media`, as a taskset list ("" when none is left). */
 export function cpusBeside(allowed: string, media: string): string {
   const taken = new Set(parseCpuList(media));
@@ -56,7 +61,7 @@ export function keepProcessBesideMedia(mediaCpus: string): string | null {
   if (!isCpuList(mediaCpus)) return `invalid CPU list ${JSON.stringify(mediaCpus)}`;
   let allowed: string;
   try {
-    allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+    allowed = cpuListOf('/proc/self/status');
   } catch (err) {
     return `no /proc/self/status: ${(err as Error).message}`;
   }

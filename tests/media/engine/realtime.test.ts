@@ -2,12 +2,21 @@
  * MEDIA_CPUS: the server's entry moves its threads off the media CPUs, the media worker and ticker pin themselves
  * onto them. The list arithmetic is pure; the layout is checked on the real server process.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { cpusBeside, isCpuList, parseCpuList } from '../../../server/media/engine/realtime.js';
+import { createMediaEngine } from '../../../server/media/engine/index.js';
+import {
+  cpuListOf,
+  cpusBeside,
+  isCpuList,
+  parseCpuList,
+  pinThisThread,
+} from '../../../server/media/engine/realtime.js';
+import { PortTickSource, ThreadTicker } from '../../../server/media/engine/ticker.js';
+import { rtpPortRange } from '../../helpers/ports.js';
 import { spawnServer } from '../../helpers/spawn-server.js';
-import { makeTempDir, removeTempDir, sleep } from '../../helpers/tmp.js';
+import { makeTempDir, removeTempDir, sleep, waitUntil } from '../../helpers/tmp.js';
 
 describe('CPU lists', () => {
   it('parses taskset lists and refuses anything else', () => {
@@ -29,13 +38,59 @@ describe('CPU lists', () => {
 function cpuLists(pid: number): { tid: number; cpus: string }[] {
   return readdirSync(`/proc/${pid}/task`).map((tid) => ({
     tid: Number(tid),
-    cpus: /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '',
+    cpus: cpuListOf(`/proc/${pid}/task/${tid}/status`),
   }));
 }
 
+describe('CPU affinity of the media clock', () => {
+  it('rejects a malformed CPU list without touching the thread', () => {
+    expect(pinThisThread('1;reboot')).toMatch(/invalid CPU list/);
+    expect(pinThisThread('')).toMatch(/invalid CPU list/);
+  });
+
+  it('a ticker that cannot be kept on its CPUs says why, and ticks on', async () => {
+    const ticker = new ThreadTicker(5, 0, 0, '4095'); // no such CPU here
+    const refused: string[] = [];
+    const src = new PortTickSource(ticker.port, (why) => refused.push(why));
+    let ticks = 0;
+    src.start(() => ticks++);
+    try {
+      await waitUntil(() => refused.length > 0 && ticks > 5, 10_000, 'the refusal and some ticks');
+      expect(refused[0]).toMatch(/^CPU affinity: /);
+    } finally {
+      src.close();
+      ticker.close();
+    }
+  });
+
+  for (const pacing of ['self', 'ticker'] as const) {
+    it(`${pacing}: the clock threads (and only they) are kept on the asked CPUs`, async () => {
+      const r = await rtpPortRange(4);
+      const before = cpuLists(process.pid).filter((t) => t.cpus === '0').length;
+      const engine = await createMediaEngine({
+        thread: 'worker',
+        pacing,
+        cpus: '0',
+        bindAddress: '127.0.0.1',
+        portMin: r.start,
+        portMax: r.end,
+      });
+      try {
+        await sleep(200);
+        const pinned = cpuLists(process.pid).filter((t) => t.cpus === '0').length - before;
+        // On a one-CPU box every thread already has the list "0": nothing to tell apart, the engine must just work.
+        if (before === 0) expect(pinned).toBe(pacing === 'self' ? 1 : 2);
+        expect((await engine.stats()).thread).toBe('worker');
+      } finally {
+        await engine.close();
+      }
+    });
+  }
+});
+
 describe('MEDIA_CPUS on the real server', () => {
   it('the media worker and its ticker run on the media CPU, every other thread beside it', async () => {
-    const mine = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]!;
+    const mine = cpuListOf('/proc/self/status');
     const twoCpus = availableParallelism() >= 2 && parseCpuList(mine).includes(0) && parseCpuList(mine).includes(1);
     const dataDir = makeTempDir('media-cpus-');
     const server = await spawnServer({ MEDIA_CPUS: '1', DATA_DIR: dataDir });
