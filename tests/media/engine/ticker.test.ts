@@ -12,12 +12,22 @@ import { sleep, waitUntil } from '../../helpers/tmp.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { raiseThisThread } from '../../../server/media/engine/realtime.js';
 
-/** [policy, rt_priority] of every thread of this process (/proc/PID/task/TID/stat fields 41 and 40). */
+/**
+ * [policy, rt_priority] of every thread of this process (/proc/PID/task/TID/stat fields 41 and 40); a thread that
+ * ends while it is read (a closing engine's) is left out.
+ */
 function threadPolicies(): [number, number][] {
-  return readdirSync('/proc/self/task').map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  return readdirSync('/proc/self/task').flatMap((tid): [number, number][] => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH')
+        return [];
+      throw err;
+    }
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 on
-    return [Number(f[41 - 3]), Number(f[40 - 3])];
+    return [[Number(f[41 - 3]), Number(f[40 - 3])]];
   });
 }
 
